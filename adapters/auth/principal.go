@@ -1,4 +1,3 @@
-// Package auth turns a bearer token into a Principal: a role and a subject.
 package auth
 
 import (
