@@ -101,6 +101,9 @@ type Metadata struct {
 	CausationID      string    `json:"causation_id,omitempty"`
 	Actor            string    `json:"actor,omitempty"`
 	CatalogueVersion string    `json:"catalogue_version,omitempty"`
+	// Extra carries any other metadata (for example a Watermill message's)
+	// through the store unchanged.
+	Extra map[string]string `json:"extra,omitempty"`
 }
 
 // Event is an event to append.
