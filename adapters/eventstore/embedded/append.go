@@ -1,0 +1,131 @@
+package embedded
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"lifesituations/domain/eventstore"
+)
+
+// request is one Append or AppendMany waiting for the writer.
+type request struct {
+	ctx     context.Context
+	appends []streamAppend
+	events  int
+
+	// Set by the writer before done is closed.
+	results []eventstore.AppendResult
+	err     error
+	done    chan struct{}
+}
+
+type streamAppend struct {
+	stream   string
+	expected eventstore.ExpectedRevision
+	events   []pendingEvent
+}
+
+// pendingEvent is an event encoded by its appender, so that the writer only
+// copies it and the caller's slices are not read after Append returns.
+type pendingEvent struct {
+	id   uuid.UUID
+	body []byte
+}
+
+// Append appends events to one stream; see eventstore.Store.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	a, err := prepare(stream, expected, events)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	res, err := s.submit(ctx, []streamAppend{a}, len(events))
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return res[0], nil
+}
+
+// AppendMany appends to several streams in one transaction: all or nothing.
+func (s *Store) AppendMany(ctx context.Context, appends []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	if len(appends) == 0 {
+		return nil, ctx.Err()
+	}
+	prepared := make([]streamAppend, len(appends))
+	n := 0
+	for i, a := range appends {
+		p, err := prepare(a.Stream, a.Expected, a.Events)
+		if err != nil {
+			return nil, err
+		}
+		prepared[i] = p
+		n += len(a.Events)
+	}
+	return s.submit(ctx, prepared, n)
+}
+
+func prepare(stream string, expected eventstore.ExpectedRevision, events []eventstore.Event) (streamAppend, error) {
+	if err := checkStream(stream); err != nil {
+		return streamAppend{}, fmt.Errorf("append to %q: %w", stream, err)
+	}
+	a := streamAppend{stream: stream, expected: expected, events: make([]pendingEvent, len(events))}
+	for i := range events {
+		ev := &events[i]
+		if err := checkEvent(ev); err != nil {
+			return streamAppend{}, fmt.Errorf("append to %s: event %d: %w", stream, i, err)
+		}
+		body, err := appendBody(make([]byte, 0, 64+len(ev.Type)+len(ev.Data)), ev)
+		if err != nil {
+			return streamAppend{}, fmt.Errorf("append to %s: event %d: %w", stream, i, err)
+		}
+		a.events[i] = pendingEvent{id: ev.ID, body: body}
+	}
+	return a, nil
+}
+
+func checkEvent(ev *eventstore.Event) error {
+	switch {
+	case ev.ID == uuid.Nil:
+		return fmt.Errorf("%w: no id", ErrInvalidEvent)
+	case ev.Type == "":
+		return fmt.Errorf("%w: %s: no type", ErrInvalidEvent, ev.ID)
+	case len(ev.Data) > 0 && !json.Valid(ev.Data):
+		return fmt.Errorf("%w: %s: data is not JSON", ErrInvalidEvent, ev.ID)
+	}
+	return nil
+}
+
+// submit queues the request and waits for the writer's reply. It never
+// blocks on a full queue: it fails with ErrOverloaded instead.
+func (s *Store) submit(ctx context.Context, appends []streamAppend, events int) ([]eventstore.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := &request{ctx: ctx, appends: appends, events: events, done: make(chan struct{})}
+
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return nil, eventstore.ErrClosed
+	case s.queued > 0 && s.queued+events > s.cfg.queueSize:
+		s.mu.Unlock()
+		return nil, fmt.Errorf("append %d events with %d queued (queue size %d): %w", events, s.queued, s.cfg.queueSize, eventstore.ErrOverloaded)
+	}
+	s.pending = append(s.pending, r)
+	s.queued += events
+	s.wake.Signal()
+	s.mu.Unlock()
+
+	select {
+	case <-r.done:
+		return r.results, r.err
+	case <-ctx.Done():
+		// The writer skips a request whose context is done, but it may
+		// already have committed it: a retry is safe, appends being
+		// idempotent by event id.
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,69 @@
+package embedded
+
+import (
+	"fmt"
+	"time"
+
+	"lifesituations/adapters/systemclock"
+	"lifesituations/domain/clock"
+)
+
+// Option configures Open.
+type Option func(*config)
+
+type config struct {
+	clock       clock.Clock
+	queueSize   int
+	maxBatch    int
+	lockTimeout time.Duration
+
+	// beforeBatch, when set, runs in the writer before it takes each batch;
+	// tests use it to hold the writer and fill the queue.
+	beforeBatch func()
+}
+
+const (
+	// DefaultQueueSize bounds the events waiting to be committed.
+	DefaultQueueSize = 16384
+	// DefaultMaxBatch bounds the events committed in one transaction.
+	DefaultMaxBatch = 4096
+)
+
+func defaultConfig() config {
+	return config{
+		clock:       systemclock.Clock{},
+		queueSize:   DefaultQueueSize,
+		maxBatch:    DefaultMaxBatch,
+		lockTimeout: 5 * time.Second,
+	}
+}
+
+func (c config) validate() error {
+	switch {
+	case c.clock == nil:
+		return fmt.Errorf("clock is nil")
+	case c.queueSize <= 0:
+		return fmt.Errorf("queue size %d, want > 0", c.queueSize)
+	case c.maxBatch <= 0:
+		return fmt.Errorf("max batch %d, want > 0", c.maxBatch)
+	}
+	return nil
+}
+
+// WithClock sets the clock that stamps Metadata.RecordedAt at commit.
+// The default is the system clock.
+func WithClock(c clock.Clock) Option { return func(cfg *config) { cfg.clock = c } }
+
+// WithQueueSize bounds the number of events waiting to be committed
+// (including those being committed). An append that would exceed it fails at
+// once with eventstore.ErrOverloaded; an append larger than the bound is
+// accepted only when nothing is waiting, so that it can ever succeed.
+func WithQueueSize(events int) Option { return func(cfg *config) { cfg.queueSize = events } }
+
+// WithMaxBatch bounds the events the writer commits in one transaction.
+// One append is never split: a larger one is committed alone.
+func WithMaxBatch(events int) Option { return func(cfg *config) { cfg.maxBatch = events } }
+
+// WithLockTimeout bounds the wait for the file lock of events.db, held by
+// another process that has the store open. The default is 5 s.
+func WithLockTimeout(d time.Duration) Option { return func(cfg *config) { cfg.lockTimeout = d } }

@@ -1,0 +1,188 @@
+package embedded
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+
+	"lifesituations/domain/clock"
+	"lifesituations/domain/eventstore"
+)
+
+func TestRecordedAtComesFromTheClock(t *testing.T) {
+	ctx := t.Context()
+	c := clock.NewManual(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	s := openStore(t, t.TempDir(), WithClock(c))
+
+	ev := testEvent(0)
+	ev.Metadata.RecordedAt = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC) // the store's to set
+	if _, err := s.Append(ctx, "person-1", eventstore.Any, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Advance(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "person-1", eventstore.Any, testEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadStream(ctx, "person-1", 0, eventstore.Forwards, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []time.Time{time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC), time.Date(2025, 6, 1, 13, 0, 0, 0, time.UTC)} {
+		if !got[i].Metadata.RecordedAt.Equal(want) {
+			t.Errorf("event %d recorded at %s, want %s", i, got[i].Metadata.RecordedAt, want)
+		}
+	}
+}
+
+func TestStreamNames(t *testing.T) {
+	ctx := t.Context()
+	s := openStore(t, t.TempDir())
+	longest := strings.Repeat("s", MaxStreamName)
+	if _, err := s.Append(ctx, longest, eventstore.NoStream, testEvent(0)); err != nil {
+		t.Fatalf("append to a %d-byte name: %v", MaxStreamName, err)
+	}
+	for _, name := range []string{"", longest + "s"} {
+		if _, err := s.Append(ctx, name, eventstore.Any, testEvent(0)); !errors.Is(err, ErrInvalidStream) {
+			t.Errorf("append to a %d-byte name: err = %v, want ErrInvalidStream", len(name), err)
+		}
+		if _, err := s.ReadStream(ctx, name, 0, eventstore.Forwards, 1); !errors.Is(err, ErrInvalidStream) {
+			t.Errorf("read a %d-byte name: err = %v, want ErrInvalidStream", len(name), err)
+		}
+	}
+	// A name that is a prefix of another does not see the other's events.
+	if _, err := s.Append(ctx, longest[:10], eventstore.NoStream, testEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadStream(ctx, longest[:10], 0, eventstore.Forwards, 10)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("read the shorter stream: %d events, %v; want 1", len(got), err)
+	}
+}
+
+func TestInvalidEvents(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	noID, noType, badData := testEvent(0), testEvent(1), testEvent(2)
+	noID.ID = uuid.Nil
+	noType.Type = ""
+	badData.Data = []byte(`{"n":`)
+	for _, ev := range []eventstore.Event{noID, noType, badData} {
+		if _, err := s.Append(t.Context(), "person-1", eventstore.Any, testEvent(9), ev); !errors.Is(err, ErrInvalidEvent) {
+			t.Errorf("append %+v: err = %v, want ErrInvalidEvent", ev, err)
+		}
+	}
+	if last, _ := s.LastPosition(t.Context()); last != 0 {
+		t.Fatalf("invalid appends wrote up to %d", last)
+	}
+}
+
+func TestDuplicateIDs(t *testing.T) {
+	ctx := t.Context()
+	s := openStore(t, t.TempDir())
+	e := testEvent(0)
+
+	res, err := s.Append(ctx, "person-1", eventstore.NoStream, e, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (eventstore.AppendResult{NextRevision: 0, Position: 1, Duplicates: 1}); res != want {
+		t.Fatalf("append of one id twice: %+v, want %+v", res, want)
+	}
+	// Ids are unique across streams: the event is not written to another.
+	res, err = s.Append(ctx, "person-2", eventstore.NoStream, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (eventstore.AppendResult{NextRevision: 0, Position: 1, Duplicates: 1}); res != want {
+		t.Fatalf("append of a stored id to another stream: %+v, want %+v", res, want)
+	}
+	if _, err := s.ReadStream(ctx, "person-2", 0, eventstore.Forwards, 1); !errors.Is(err, eventstore.ErrStreamNotFound) {
+		t.Fatalf("read the other stream: err = %v, want ErrStreamNotFound", err)
+	}
+	// An AppendMany that repeats an id in two of its streams writes it once.
+	f := testEvent(1)
+	results, err := s.AppendMany(ctx, []eventstore.StreamAppend{
+		{Stream: "person-3", Expected: eventstore.NoStream, Events: []eventstore.Event{f}},
+		{Stream: "person-4", Expected: eventstore.NoStream, Events: []eventstore.Event{f}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if results[0].Duplicates != 0 || results[1].Duplicates != 1 || results[1].Position != 2 {
+		t.Fatalf("append many repeating an id: %+v", results)
+	}
+	if last, _ := s.LastPosition(ctx); last != 2 {
+		t.Fatalf("last position %d, want 2", last)
+	}
+}
+
+func TestEmptyAppendChecksExpectation(t *testing.T) {
+	ctx := t.Context()
+	s := openStore(t, t.TempDir())
+	if _, err := s.Append(ctx, "person-1", eventstore.NoStream); err != nil {
+		t.Fatalf("empty append expecting no stream: %v", err)
+	}
+	if _, err := s.Append(ctx, "person-1", eventstore.StreamExists); !errors.Is(err, eventstore.ErrWrongExpectedRevision) {
+		t.Fatalf("empty append expecting the stream: err = %v, want ErrWrongExpectedRevision", err)
+	}
+	if _, err := s.Append(ctx, "person-1", eventstore.Any, testEvent(0), testEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Append(ctx, "person-1", eventstore.Exact(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (eventstore.AppendResult{NextRevision: 1, Position: 2}); res != want {
+		t.Fatalf("empty append: %+v, want %+v", res, want)
+	}
+}
+
+func TestMaxMustBePositive(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	if _, err := s.ReadAll(t.Context(), 0, eventstore.Filter{}, 0); err == nil {
+		t.Error("read all with max 0 succeeded")
+	}
+	if _, err := s.ReadStream(t.Context(), "person-1", 0, eventstore.Forwards, 0); err == nil {
+		t.Error("read stream with max 0 succeeded")
+	}
+}
+
+func TestOpenRefusesAnotherFormat(t *testing.T) {
+	dir := t.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(bucketMeta)
+		if err != nil {
+			return err
+		}
+		return b.Put(keyFormat, []byte{storeFormat + 1})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(dir); err == nil {
+		_ = s.Close()
+		t.Fatal("open of a store in another format succeeded")
+	}
+}
+
+func TestOpenLockedStoreFails(t *testing.T) {
+	dir := t.TempDir()
+	openStore(t, dir)
+	if s, err := Open(dir, WithLockTimeout(20*time.Millisecond)); err == nil {
+		_ = s.Close()
+		t.Fatal("second open of a store in use succeeded")
+	}
+}
