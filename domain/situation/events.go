@@ -70,6 +70,9 @@ type Trigger struct {
 	Stream    string    `json:"stream"`
 	Position  uint64    `json:"position"`
 	EventDate string    `json:"event_date"`
+	// Data is the trigger's data, so that follow-ups decided later read
+	// exactly what the first decisions read.
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // Opened starts a situation.

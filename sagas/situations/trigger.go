@@ -1,0 +1,205 @@
+package situations
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+
+	"lifesituations/domain/catalogue"
+	"lifesituations/domain/eventstore"
+	"lifesituations/domain/situation"
+)
+
+// Opening is what handling a trigger did for one situation kind.
+type Opening struct {
+	Kind     string
+	ID       uuid.UUID
+	Opened   bool   // false: out of its window, not triggered, or already open
+	Why      string // when not opened
+	Position eventstore.Position
+}
+
+// HandleTrigger opens every situation the event triggers. It is idempotent:
+// the situation's id comes from its kind and the trigger, and its events'
+// ids from the situation, so a redelivered trigger appends only duplicates.
+// Decisions are taken as of the trigger's recording time (not the time of
+// processing), so a replay takes the same ones.
+func (s *Service) HandleTrigger(ctx context.Context, ev eventstore.RecordedEvent) ([]Opening, error) {
+	sits := s.cat.Situations(ev.Type)
+	if len(sits) == 0 {
+		return nil, nil
+	}
+	var data map[string]any
+	if err := json.Unmarshal(ev.Data, &data); err != nil {
+		return nil, fmt.Errorf("trigger %s (%s): data is not a JSON object: %w", ev.ID, ev.Type, err)
+	}
+	// The register must have folded the trigger itself (and everything the
+	// caller appended before) so that the facts are those at the trigger.
+	upTo := max(ev.Position, s.written.Load())
+	if err := s.register.WaitFor(ctx, upTo); err != nil {
+		return nil, fmt.Errorf("wait for the register to reach %d: %w", upTo, err)
+	}
+	people := s.people(data)
+	registerPos := s.register.Position()
+
+	var out []Opening
+	for _, sit := range sits {
+		o, err := s.open(ctx, sit, ev, data, people, registerPos)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func (s *Service) open(ctx context.Context, sit *catalogue.Situation, ev eventstore.RecordedEvent, data map[string]any, people map[string]catalogue.Person, registerPos eventstore.Position) (Opening, error) {
+	id := situation.ID(sit.ID, ev.ID)
+	o := Opening{Kind: sit.ID, ID: id}
+	eventDate, err := sit.EventDate(data)
+	if err != nil {
+		return o, fmt.Errorf("trigger %s: %w", ev.ID, err)
+	}
+	in := catalogue.Input{EventType: ev.Type, EventID: ev.ID.String(), Data: data, EventDate: eventDate, People: people}
+	if ok, err := catalogue.Match(sit, in); err != nil {
+		return o, fmt.Errorf("trigger %s: %w", ev.ID, err)
+	} else if !ok {
+		o.Why = "the trigger condition does not hold"
+		return o, nil
+	}
+	decider := firstPersonID(data)
+	in.Today = ev.Metadata.RecordedAt.In(s.location(decider, data))
+	if ok, err := catalogue.InWindow(sit, eventDate, in.Today); err != nil {
+		return o, err
+	} else if !ok {
+		o.Why = fmt.Sprintf("the life event of %s is older than the %d-day window", eventDate, sit.WindowDays)
+		return o, nil
+	}
+	d, err := catalogue.Decide(sit, in)
+	if errors.Is(err, catalogue.ErrNotTriggered) {
+		o.Why = "the trigger condition does not hold"
+		return o, nil
+	}
+	if err != nil {
+		return o, fmt.Errorf("decide %s for trigger %s: %w", sit.ID, ev.ID, err)
+	}
+	if p, ok := people[d.Applicant]; ok && p.Dead {
+		o.Why = "the person has died: no new situation is opened"
+		return o, nil
+	}
+	opened := situation.Opened{
+		SituationID: id, Kind: sit.ID, Title: sit.Title, PersonID: d.Applicant, Participants: d.Participants,
+		Trigger: situation.Trigger{EventID: ev.ID, Type: ev.Type, Stream: ev.Stream, Position: ev.Position,
+			EventDate: eventDate, Data: ev.Data},
+		CatalogueVersion: s.cat.Version(), CatalogueHash: s.cat.Hash(),
+		RegisterPosition: registerPos, Parameters: d.Parameters, Facts: people, OpenedAt: in.Today,
+	}
+	meta := eventstore.Metadata{
+		OccurredAt: in.Today, CorrelationID: correlationOf(ev), CausationID: ev.ID.String(),
+		Actor: "saga:" + sit.ID, CatalogueVersion: s.cat.Version(),
+	}
+	events, err := toEvents(situation.Open(opened, d.Steps, in.Today), meta)
+	if err != nil {
+		return o, err
+	}
+	res, err := s.store.Append(ctx, situation.Stream(id), eventstore.NoStream, events...)
+	if errors.Is(err, eventstore.ErrWrongExpectedRevision) {
+		// Opened before with other content (e.g. under an earlier catalogue):
+		// a situation is never opened twice for the same trigger.
+		o.Why = "already open"
+		return o, nil
+	}
+	if err != nil {
+		return o, fmt.Errorf("open %s for trigger %s: %w", sit.ID, ev.ID, err)
+	}
+	s.wrote(res.Position)
+	o.Opened, o.Position = res.Duplicates < len(events), res.Position
+	if !o.Opened {
+		o.Why = "already open"
+	}
+	return o, nil
+}
+
+// people gathers the facts of every person the event names, with their
+// families: everything a rule about them may read.
+func (s *Service) people(data map[string]any) map[string]catalogue.Person {
+	out := map[string]catalogue.Person{}
+	for _, id := range personIDs(data) {
+		for pid, p := range s.register.Family(id) {
+			out[pid] = p
+		}
+	}
+	return out
+}
+
+// personIDs lists the UUIDs among the event's fields (person_id,
+// mother_id, spouse_ids...), in a stable order.
+func personIDs(data map[string]any) []string {
+	seen := map[string]bool{}
+	var ids []string
+	add := func(v any) {
+		if s, ok := v.(string); ok {
+			if _, err := uuid.Parse(s); err == nil && !seen[s] {
+				seen[s] = true
+				ids = append(ids, s)
+			}
+		}
+	}
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		switch v := data[k].(type) {
+		case []any:
+			for _, e := range v {
+				add(e)
+			}
+		case map[string]any:
+			for id := range v {
+				add(id)
+			}
+		default:
+			add(v)
+		}
+	}
+	return ids
+}
+
+// firstPersonID is the person whose time zone dates the decision: the
+// event's person, mother or first spouse.
+func firstPersonID(data map[string]any) string {
+	for _, k := range []string{"person_id", "mother_id"} {
+		if s, ok := data[k].(string); ok {
+			return s
+		}
+	}
+	if l, ok := data["spouse_ids"].([]any); ok && len(l) > 0 {
+		s, _ := l[0].(string)
+		return s
+	}
+	return ""
+}
+
+// location is the time zone the event names (a birth's) or the person's.
+func (s *Service) location(person string, data map[string]any) *time.Location {
+	if name, _ := data["time_zone"].(string); name != "" {
+		if loc, err := time.LoadLocation(name); err == nil {
+			return loc
+		}
+	}
+	return s.locationOf(person)
+}
+
+func correlationOf(ev eventstore.RecordedEvent) string {
+	if ev.Metadata.CorrelationID != "" {
+		return ev.Metadata.CorrelationID
+	}
+	return ev.ID.String()
+}
