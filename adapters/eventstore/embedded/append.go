@@ -48,7 +48,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	return res[0], nil
 }
 
-// AppendMany appends to several streams in one transaction: all or nothing.
+// AppendMany appends to several streams in one batch: all or nothing.
 func (s *Store) AppendMany(ctx context.Context, appends []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
 	if len(appends) == 0 {
 		return nil, ctx.Err()

@@ -8,26 +8,27 @@ import (
 	"lifesituations/domain/eventstore"
 )
 
-// Buckets of events.db.
-var (
-	// bucketLog: big-endian position -> record.
-	bucketLog = []byte("log")
-	// bucketStreams: stream key + big-endian revision -> big-endian position.
-	bucketStreams = []byte("streams")
-	// bucketHeads: stream name -> big-endian last revision.
-	bucketHeads = []byte("heads")
-	// bucketIDs: event id (16 bytes) -> big-endian position.
-	bucketIDs = []byte("ids")
-	// bucketMeta: store-wide facts such as the format version.
-	bucketMeta = []byte("meta")
-
-	allBuckets = [][]byte{bucketLog, bucketStreams, bucketHeads, bucketIDs, bucketMeta}
-
-	keyFormat = []byte("format")
+// Keys of the Pebble database. A one-byte prefix names each family, so the
+// global log is one contiguous, append-only key range; integers are
+// big-endian so that keys sort by number.
+const (
+	// prefixLog: position -> record.
+	prefixLog byte = 'l'
+	// prefixStream: len(stream) | stream | revision -> position.
+	prefixStream byte = 's'
+	// prefixHead: stream -> last revision | its position.
+	prefixHead byte = 'h'
+	// prefixID: event id (16 bytes) -> position | revision.
+	prefixID byte = 'i'
+	// prefixMeta: store-wide facts such as the format version.
+	prefixMeta byte = 'm'
 )
 
-// storeFormat is the version of the bucket layout, checked at open.
-const storeFormat byte = 1
+var keyFormat = []byte{prefixMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+
+// storeFormat is the version of the key layout, checked at open. Format 1
+// was the bbolt file events.db.
+const storeFormat byte = 2
 
 // MaxStreamName is the longest stream name in bytes: the name is prefixed by
 // its length in one byte in the stream index, so that the index of stream
@@ -60,13 +61,32 @@ func u64(b []byte) (uint64, error) {
 	return binary.BigEndian.Uint64(b), nil
 }
 
+// u64Pair decodes the two integers of a head or id value.
+func u64Pair(b []byte) (uint64, uint64, error) {
+	if len(b) != 16 {
+		return 0, 0, fmt.Errorf("%w: %d-byte pair", errCorrupt, len(b))
+	}
+	return binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:]), nil
+}
+
+func appendLogKey(dst []byte, pos eventstore.Position) []byte {
+	return appendU64(append(dst, prefixLog), pos)
+}
+
 // appendStreamPrefix appends the stream's part of its index keys.
 func appendStreamPrefix(dst []byte, stream string) []byte {
-	dst = append(dst, byte(len(stream)))
+	dst = append(dst, prefixStream, byte(len(stream)))
 	return append(dst, stream...)
 }
 
-func streamKey(stream string, rev eventstore.Revision) []byte {
-	k := make([]byte, 0, 1+len(stream)+8)
-	return appendU64(appendStreamPrefix(k, stream), rev)
+func appendStreamKey(dst []byte, stream string, rev eventstore.Revision) []byte {
+	return appendU64(appendStreamPrefix(dst, stream), rev)
+}
+
+func appendHeadKey(dst []byte, stream string) []byte {
+	return append(append(dst, prefixHead), stream...)
+}
+
+func appendIDKey(dst []byte, id []byte) []byte {
+	return append(append(dst, prefixID), id...)
 }

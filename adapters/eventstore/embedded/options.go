@@ -25,7 +25,7 @@ type config struct {
 const (
 	// DefaultQueueSize bounds the events waiting to be committed.
 	DefaultQueueSize = 16384
-	// DefaultMaxBatch bounds the events committed in one transaction.
+	// DefaultMaxBatch bounds the events committed in one batch.
 	DefaultMaxBatch = 4096
 )
 
@@ -60,10 +60,10 @@ func WithClock(c clock.Clock) Option { return func(cfg *config) { cfg.clock = c 
 // accepted only when nothing is waiting, so that it can ever succeed.
 func WithQueueSize(events int) Option { return func(cfg *config) { cfg.queueSize = events } }
 
-// WithMaxBatch bounds the events the writer commits in one transaction.
+// WithMaxBatch bounds the events the writer commits in one synced batch.
 // One append is never split: a larger one is committed alone.
 func WithMaxBatch(events int) Option { return func(cfg *config) { cfg.maxBatch = events } }
 
-// WithLockTimeout bounds the wait for the file lock of events.db, held by
-// another process that has the store open. The default is 5 s.
+// WithLockTimeout bounds the wait for the lock of the events directory, held
+// by another process (or store) that has it open. The default is 5 s.
 func WithLockTimeout(d time.Duration) Option { return func(cfg *config) { cfg.lockTimeout = d } }

@@ -3,15 +3,17 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"math"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/cockroachdb/pebble"
 
 	"lifesituations/domain/eventstore"
 )
 
-// scanChunk bounds the records one read transaction scans, so that a long
-// read or a selective filter never holds a transaction open for long.
+// scanChunk bounds the records one iterator scans, so that a long read or a
+// selective filter never pins an iterator (and the files it reads) for long.
 const scanChunk = 16384
 
 // ReadStream reads up to max events of a stream from revision from
@@ -28,55 +30,86 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.R
 		return nil, err
 	}
 	var events []eventstore.RecordedEvent
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketHeads).Get([]byte(stream))
-		if v == nil {
-			return eventstore.ErrStreamNotFound
-		}
-		last, err := u64(v)
-		if err != nil {
-			return fmt.Errorf("head: %w", err)
-		}
-		if dir == eventstore.Backwards && from > last {
-			from = last
-		}
-		if from > last {
-			return nil
-		}
-		n := uint64(max)
-		if dir == eventstore.Backwards {
-			n = min(n, from+1)
-		} else {
-			n = min(n, last-from+1)
-		}
-		events = make([]eventstore.RecordedEvent, 0, n)
-
-		prefix := appendStreamPrefix(nil, stream)
-		log := tx.Bucket(bucketLog)
-		c := tx.Bucket(bucketStreams).Cursor()
-		in := interner{}
-		for k, v := c.Seek(streamKey(stream, from)); k != nil && bytes.HasPrefix(k, prefix) && len(events) < max; {
-			pos, err := u64(v)
-			if err != nil {
-				return fmt.Errorf("index: %w", err)
-			}
-			ev, _, err := decodeRecord(log.Get(v), pos, &eventstore.Filter{}, in)
-			if err != nil {
-				return err
-			}
-			events = append(events, ev)
-			if dir == eventstore.Backwards {
-				k, v = c.Prev()
-			} else {
-				k, v = c.Next()
-			}
-		}
-		return nil
+	err := s.view(func() error {
+		var err error
+		events, err = s.readStream(stream, from, dir, max)
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", stream, s.readErr(err))
+		return nil, fmt.Errorf("read %s: %w", stream, err)
 	}
 	return events, nil
+}
+
+// readStream walks the stream index and fetches each record from the log.
+// Only events up to the last committed position are seen: Pebble shows a
+// batch a moment before its sync ends.
+func (s *Store) readStream(stream string, from eventstore.Revision, dir eventstore.Direction, max int) (events []eventstore.RecordedEvent, err error) {
+	last := s.last.Load()
+	prefix := appendStreamPrefix(nil, stream)
+	// Every index key of the stream is prefix + 8 bytes, below prefix + 9 × 0xff.
+	upper := append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 9)...)
+	idx, err := s.eng.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, idx.Close()) }()
+	log, err := s.eng.db.NewIter(&pebble.IterOptions{LowerBound: appendLogKey(nil, 1), UpperBound: appendLogKey(nil, last+1)})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, log.Close()) }()
+
+	// The stream exists once its first event is committed.
+	if !idx.First() {
+		return nil, errors.Join(eventstore.ErrStreamNotFound, idx.Error())
+	}
+	if pos, err := u64(idx.Value()); err != nil || pos > last {
+		return nil, errors.Join(eventstore.ErrStreamNotFound, err)
+	}
+
+	var valid bool
+	if dir == eventstore.Backwards {
+		if from == math.MaxUint64 {
+			valid = idx.Last()
+		} else {
+			valid = idx.SeekLT(appendStreamKey(nil, stream, from+1))
+		}
+	} else {
+		valid = idx.SeekGE(appendStreamKey(nil, stream, from))
+	}
+	in := interner{}
+	key := make([]byte, 0, 9)
+	for ; valid && len(events) < max; valid = step(idx, dir) {
+		pos, err := u64(idx.Value())
+		if err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
+		if pos > last {
+			// Not committed yet: the last revisions of the stream.
+			if dir == eventstore.Backwards {
+				continue
+			}
+			break
+		}
+		key = appendLogKey(key[:0], pos)
+		if !log.SeekGE(key) || !bytes.Equal(log.Key(), key) {
+			return nil, errors.Join(fmt.Errorf("position %d: %w: missing record", pos, errCorrupt), log.Error())
+		}
+		ev, _, err := decodeRecord(log.Value(), pos, &eventstore.Filter{}, in)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+	}
+	return events, errors.Join(idx.Error(), log.Error())
+}
+
+func step(it *pebble.Iterator, dir eventstore.Direction) bool {
+	if dir == eventstore.Backwards {
+		return it.Prev()
+	}
+	return it.Next()
 }
 
 // ReadAll reads up to max events after position after that pass the filter.
@@ -112,27 +145,38 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, filter e
 }
 
 // scan appends to dst the events after position after that pass the filter,
-// until dst holds max events or scanChunk records were scanned, in one read
-// transaction. It returns the last position scanned and whether it reached
-// the end of the log.
+// until dst holds max events or scanChunk records were scanned, with one
+// iterator. It returns the last position scanned and whether it reached the
+// last committed position.
 func (s *Store) scan(dst []eventstore.RecordedEvent, after eventstore.Position, f *eventstore.Filter, max int, in interner) ([]eventstore.RecordedEvent, eventstore.Position, bool, error) {
+	last := s.last.Load()
+	if after >= last {
+		return dst, after, true, nil
+	}
 	atEnd := false
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketLog).Cursor()
-		k, v := c.Seek(appendU64(make([]byte, 0, 8), after+1))
+	err := s.view(func() (err error) {
+		it, err := s.eng.db.NewIter(&pebble.IterOptions{
+			LowerBound: appendLogKey(nil, after+1),
+			UpperBound: appendLogKey(nil, last+1),
+		})
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, it.Close()) }()
+		valid := it.First()
 		for scanned := 0; ; scanned++ {
-			if k == nil {
+			if !valid {
 				atEnd = true
-				return nil
+				return it.Error()
 			}
 			if len(dst) >= max || scanned >= scanChunk {
 				return nil
 			}
-			pos, err := u64(k)
+			pos, err := u64(it.Key()[1:])
 			if err != nil {
 				return fmt.Errorf("log key: %w", err)
 			}
-			ev, ok, err := decodeRecord(v, pos, f, in)
+			ev, ok, err := decodeRecord(it.Value(), pos, f, in)
 			if err != nil {
 				return err
 			}
@@ -140,8 +184,8 @@ func (s *Store) scan(dst []eventstore.RecordedEvent, after eventstore.Position, 
 				dst = append(dst, ev)
 			}
 			after = pos
-			k, v = c.Next()
+			valid = it.Next()
 		}
 	})
-	return dst, after, atEnd, s.readErr(err)
+	return dst, after, atEnd, err
 }

@@ -15,7 +15,7 @@ import (
 // record) can be told apart and both can be read.
 const recordV1 byte = 1
 
-// record is one event as stored in the log bucket. The global position is the
+// record is one event as stored in the log. The global position is the
 // record's key, not part of the record.
 //
 // Layout of format 1, every length an unsigned varint:
@@ -110,7 +110,7 @@ func appendExtra(dst []byte, extra map[string]string) []byte {
 }
 
 // appendHeader encodes what the store decides at commit; recordedAt is the
-// time's binary form, encoded once per transaction.
+// time's binary form, encoded once per commit.
 func appendHeader(dst []byte, rev eventstore.Revision, stream string, recordedAt []byte) []byte {
 	dst = append(dst, recordV1)
 	dst = binary.AppendUvarint(dst, rev)

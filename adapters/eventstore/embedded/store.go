@@ -1,35 +1,32 @@
-// Package embedded is the default event store: one bbolt file in the data
-// directory, durable when an append returns, with group commit so that
-// concurrent appenders share the cost of a sync.
+// Package embedded is the default event store: one Pebble (LSM) database in
+// the data directory, durable when an append returns, with group commit so
+// that concurrent appenders share the cost of a sync. An LSM engine writes
+// sequentially (WAL, then sorted runs), where a B+tree dirtied a page per
+// index entry of every event.
 //
 // A single writer goroutine takes the appends waiting in a bounded queue,
-// checks each one's expectation and writes all of them in one transaction,
-// then replies to each. Readers and subscriptions use short read
-// transactions, so they never hold up the writer.
+// checks each one's expectation and writes all of them in one synced batch,
+// then replies to each. Readers and subscriptions use short-lived iterators
+// bounded by the last committed position, so they never hold up the writer
+// and never see an event before it is durable.
 package embedded
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
-
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"lifesituations/domain/eventstore"
 )
 
-// FileName is the store's file inside its directory.
-const FileName = "events.db"
-
 // Store is the embedded implementation of eventstore.Store.
 type Store struct {
-	db  *bolt.DB
+	eng *engine
 	cfg config
+	// dbMu keeps Close from closing the database under a reader: Pebble
+	// panics on use after close.
+	dbMu sync.RWMutex
 
 	// mu guards the queue and closed.
 	mu      sync.Mutex
@@ -45,10 +42,11 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	// next is the position of the next event; owned by the writer, as is
-	// arena.
+	// next is the position of the next event; owned by the writer, as are
+	// the planner and the cache of stream heads.
 	next  eventstore.Position
-	arena arena
+	plan  *planner
+	heads headCache
 	// last is the last committed position, published after each commit.
 	last    atomic.Uint64
 	commits *notifier
@@ -67,67 +65,30 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	eng, err := openEngine(dir, cfg.lockTimeout)
+	if err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
-	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      cfg.lockTimeout,
-		FreelistType: bolt.FreelistMapType,
-		// A mapping larger than the file lets the writer grow the file
-		// without remapping, which would wait for every open reader.
-		InitialMmapSize: 1 << 30,
-	})
+	last, err := eng.initFormat()
 	if err != nil {
-		return nil, fmt.Errorf("open event store %s: %w", path, err)
-	}
-	last, err := initDB(db)
-	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("open event store %s: %w", path, err)
+		_ = eng.close()
+		return nil, fmt.Errorf("open event store in %s: %w", dir, err)
 	}
 
 	s := &Store{
-		db:         db,
+		eng:        eng,
 		cfg:        cfg,
 		writerDone: make(chan struct{}),
 		closing:    make(chan struct{}),
 		next:       last + 1,
+		plan:       newPlanner(),
+		heads:      headCache{},
 		commits:    newNotifier(),
 	}
 	s.wake = sync.NewCond(&s.mu)
 	s.last.Store(last)
 	go s.runWriter()
 	return s, nil
-}
-
-// initDB creates the buckets, checks the format and returns the last position.
-func initDB(db *bolt.DB) (eventstore.Position, error) {
-	var last eventstore.Position
-	err := db.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
-			}
-		}
-		meta := tx.Bucket(bucketMeta)
-		switch f := meta.Get(keyFormat); {
-		case f == nil:
-			if err := meta.Put(keyFormat, []byte{storeFormat}); err != nil {
-				return fmt.Errorf("write format: %w", err)
-			}
-		case len(f) != 1 || f[0] != storeFormat:
-			return fmt.Errorf("unsupported store format %v (this build reads %d)", f, storeFormat)
-		}
-		k, _ := tx.Bucket(bucketLog).Cursor().Last()
-		if k == nil {
-			return nil
-		}
-		var err error
-		last, err = u64(k)
-		return err
-	})
-	return last, err
 }
 
 // LastPosition returns the position of the last committed event.
@@ -138,7 +99,7 @@ func (s *Store) LastPosition(ctx context.Context) (eventstore.Position, error) {
 	return s.last.Load(), nil
 }
 
-// Stats tells how well group commit works: transactions committed and
+// Stats tells how well group commit works: synced batches committed and
 // events written since Open. Events per commit well above 1 under
 // concurrent appends means appenders share syncs.
 type Stats struct {
@@ -152,7 +113,7 @@ func (s *Store) Stats() Stats {
 }
 
 // Close stops accepting appends, commits those already queued, ends the
-// subscriptions and closes the file. Closing twice is harmless.
+// subscriptions and closes the database. Closing twice is harmless.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
@@ -161,7 +122,9 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		<-s.writerDone
 		close(s.closing)
-		if err := s.db.Close(); err != nil {
+		s.dbMu.Lock()
+		defer s.dbMu.Unlock()
+		if err := s.eng.close(); err != nil {
 			s.closeErr = fmt.Errorf("close event store: %w", err)
 		}
 	})
@@ -181,13 +144,17 @@ func (s *Store) usable(ctx context.Context) error {
 	}
 }
 
-// readErr maps the error of a read transaction: once the store is closed,
-// bbolt says the database is not open.
-func (s *Store) readErr(err error) error {
-	if errors.Is(err, berrors.ErrDatabaseNotOpen) || errors.Is(err, berrors.ErrTxClosed) {
+// view runs a read against the database unless the store is closed; Close
+// waits for it to end.
+func (s *Store) view(read func() error) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
+	select {
+	case <-s.closing:
 		return eventstore.ErrClosed
+	default:
+		return read()
 	}
-	return err
 }
 
 // notifier wakes the subscriptions after each commit: a channel closed and

@@ -2,13 +2,14 @@ package embedded
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/google/uuid"
-	bolt "go.etcd.io/bbolt"
 
 	"lifesituations/domain/clock"
 	"lifesituations/domain/eventstore"
@@ -155,18 +156,11 @@ func TestMaxMustBePositive(t *testing.T) {
 
 func TestOpenRefusesAnotherFormat(t *testing.T) {
 	dir := t.TempDir()
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	db, err := pebble.Open(filepath.Join(dir, FileName), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucket(bucketMeta)
-		if err != nil {
-			return err
-		}
-		return b.Put(keyFormat, []byte{storeFormat + 1})
-	})
-	if err != nil {
+	if err := db.Set(keyFormat, []byte{storeFormat + 1}, pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -175,6 +169,19 @@ func TestOpenRefusesAnotherFormat(t *testing.T) {
 	if s, err := Open(dir); err == nil {
 		_ = s.Close()
 		t.Fatal("open of a store in another format succeeded")
+	}
+}
+
+// A directory with the bbolt file of format 1 is refused, not silently
+// given an empty store.
+func TestOpenRefusesBboltStore(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, legacyFileName), []byte("bbolt"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(dir); err == nil {
+		_ = s.Close()
+		t.Fatal("open of a directory holding events.db succeeded")
 	}
 }
 

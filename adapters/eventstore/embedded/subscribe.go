@@ -12,8 +12,8 @@ const subscribeBatch = 1024
 
 // SubscribeAll delivers the events after position after that pass the
 // filter: the stored ones, then live ones as they are committed. Events are
-// read in short transactions and handed over outside them, so a slow handler
-// never holds up the writer.
+// read with short-lived iterators and handed over outside them, so a slow
+// handler never holds up the writer.
 func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position, filter eventstore.Filter, handle func(eventstore.RecordedEvent) error) error {
 	in := interner{}
 	batch := make([]eventstore.RecordedEvent, 0, subscribeBatch)

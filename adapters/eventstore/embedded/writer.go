@@ -3,6 +3,8 @@ package embedded
 import (
 	"fmt"
 
+	"github.com/cockroachdb/pebble"
+
 	"lifesituations/domain/eventstore"
 )
 
@@ -56,11 +58,11 @@ func (s *Store) take() ([]*request, bool) {
 	return batch, true
 }
 
-// commit writes a batch in one transaction and sets each request's outcome.
-// When the transaction itself fails, each request is retried alone so that
-// one request the database cannot take does not fail the others.
+// commit writes a batch in one synced Pebble batch and sets each request's
+// outcome. When the commit itself fails, each request is retried alone so
+// that one request the database cannot take does not fail the others.
 func (s *Store) commit(batch []*request) {
-	err := s.commitTx(batch)
+	err := s.commitBatch(batch)
 	if err == nil {
 		return
 	}
@@ -69,27 +71,22 @@ func (s *Store) commit(batch []*request) {
 		return
 	}
 	for _, r := range batch {
-		if err := s.commitTx([]*request{r}); err != nil {
+		if err := s.commitBatch([]*request{r}); err != nil {
 			r.results, r.err = nil, err
 		}
 	}
 }
 
-// commitTx runs one write transaction over the requests. A request whose
-// expectation fails gets its own error and writes nothing; an error returned
-// means the transaction was rolled back and no request's outcome is set.
-func (s *Store) commitTx(batch []*request) error {
-	tx, err := s.db.Begin(true)
-	if err != nil {
-		return fmt.Errorf("commit: begin: %w", err)
-	}
-	// Runs after the transaction ends, whichever way.
-	defer s.arena.reset()
-	w, err := newTxWriter(tx, s.next, s.cfg.clock.Now(), &s.arena)
-	if err != nil {
-		_ = tx.Rollback()
+// commitBatch plans the requests into one batch and commits it with a sync.
+// A request whose expectation fails gets its own error and writes nothing;
+// an error returned means nothing was committed and no request's outcome is
+// set.
+func (s *Store) commitBatch(batch []*request) error {
+	p := s.plan
+	if err := p.begin(s, s.cfg.clock.Now()); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	defer p.end()
 	type outcome struct {
 		results []eventstore.AppendResult
 		err     error
@@ -100,25 +97,26 @@ func (s *Store) commitTx(batch []*request) error {
 			outcomes[i].err = err
 			continue
 		}
-		results, reqErr, err := w.apply(r)
+		results, reqErr, err := p.apply(r)
 		if err != nil {
-			_ = tx.Rollback()
 			return fmt.Errorf("commit: %w", err)
 		}
 		outcomes[i] = outcome{results, reqErr}
 	}
 
-	if w.next == s.next {
-		// Nothing new (duplicates, conflicts): no sync needed.
-		_ = tx.Rollback()
-	} else {
-		if err := tx.Commit(); err != nil {
+	// Nothing new (duplicates, conflicts): no sync needed.
+	if p.next != s.next {
+		if err := p.writeHeads(); err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
+		if err := p.batch.Commit(pebble.Sync); err != nil {
+			return fmt.Errorf("commit %d events: %w", p.next-s.next, err)
+		}
 		s.stats.commits.Add(1)
-		s.stats.events.Add(w.next - s.next)
-		s.next = w.next
-		s.last.Store(w.next - 1)
+		s.stats.events.Add(p.next - s.next)
+		s.next = p.next
+		s.heads.update(p.heads)
+		s.last.Store(p.next - 1)
 		s.commits.fire()
 	}
 	for i, r := range batch {

@@ -1,0 +1,214 @@
+package embedded
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
+	"github.com/cockroachdb/pebble/vfs"
+
+	"lifesituations/domain/eventstore"
+)
+
+// FileName is the store's Pebble directory inside the data directory.
+const FileName = "events"
+
+// legacyFileName is the bbolt file of format 1. Open refuses a directory
+// that holds one rather than start an empty store beside it.
+const legacyFileName = "events.db"
+
+// Tuning for an append-mostly workload: big memtables so that a flush writes
+// large sorted runs, bloom filters so that the id check of a new event (a
+// random UUID, almost never stored) rarely reads a block. Pebble reserves
+// the memtables (the live one and those being flushed) out of the block
+// cache: the cache must be several memtables big or it caches nothing, and
+// every lookup reads its filter block from disk.
+const (
+	memTableSize = 32 << 20
+	blockCache   = 256 << 20
+	blockSize    = 16 << 10
+	// Keys the writer looks up point-wise (ids, heads) are checked against
+	// ~1% false positive bloom filters.
+	bloomBitsPerKey = 10
+)
+
+// comparer is Pebble's default byte order under the same name, with Split
+// declaring the whole key its prefix (as filters already treat it without
+// one): SeekPrefixGE, which lookup uses, requires a Split.
+var comparer = func() *pebble.Comparer {
+	c := *pebble.DefaultComparer
+	c.Split = func(key []byte) int { return len(key) }
+	return &c
+}()
+
+func pebbleOptions(lock *pebble.Lock, cache *pebble.Cache) *pebble.Options {
+	opts := &pebble.Options{
+		Comparer:                    comparer,
+		Logger:                      quietLogger{},
+		EventListener:               eventListener(),
+		Cache:                       cache,
+		Lock:                        lock,
+		FormatMajorVersion:          pebble.FormatNewest,
+		MemTableSize:                memTableSize,
+		MemTableStopWritesThreshold: 4,
+		// A burst of flushes waits for L0 compaction later than the
+		// default 12 files, not earlier.
+		L0CompactionThreshold: 4,
+		L0StopWritesThreshold: 24,
+		LBaseMaxBytes:         256 << 20,
+		// Two cores are shared with the appenders: one compaction at a time.
+		MaxConcurrentCompactions: func() int { return 1 },
+		Levels:                   make([]pebble.LevelOptions, 7),
+	}
+	for i := range opts.Levels {
+		l := &opts.Levels[i]
+		l.BlockSize = blockSize
+		l.Compression = pebble.SnappyCompression
+		l.FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
+		l.FilterType = pebble.TableFilter
+		l.TargetFileSize = 8 << 20
+		if i > 0 {
+			l.TargetFileSize = opts.Levels[i-1].TargetFileSize * 2
+		}
+	}
+	return opts
+}
+
+// engine is the open Pebble database with the directory lock it holds.
+type engine struct {
+	db   *pebble.DB
+	lock *pebble.Lock
+}
+
+// openEngine opens (creating if needed) the database in dir/FileName,
+// waiting up to lockTimeout for another process to release it.
+func openEngine(dir string, lockTimeout time.Duration) (*engine, error) {
+	if _, err := os.Stat(filepath.Join(dir, legacyFileName)); err == nil {
+		return nil, fmt.Errorf("%s holds a bbolt store (format 1) that this build does not read", filepath.Join(dir, legacyFileName))
+	}
+	path := filepath.Join(dir, FileName)
+	if err := os.MkdirAll(path, 0o750); err != nil {
+		return nil, err
+	}
+	lock, err := lockDir(path, lockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	cache := pebble.NewCache(blockCache)
+	// The database holds its own reference.
+	defer cache.Unref()
+	db, err := pebble.Open(path, pebbleOptions(lock, cache))
+	if err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &engine{db: db, lock: lock}, nil
+}
+
+// lockDir takes the directory lock, retrying until timeout: Pebble fails at
+// once when the lock is held.
+func lockDir(path string, timeout time.Duration) (*pebble.Lock, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		lock, err := pebble.LockDirectory(path, vfs.Default)
+		if err == nil {
+			return lock, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("lock %s (in use by another store?): %w", path, err)
+		}
+		time.Sleep(min(50*time.Millisecond, timeout/4+time.Millisecond))
+	}
+}
+
+func (e *engine) close() error {
+	err := e.db.Close()
+	return errors.Join(err, e.lock.Close())
+}
+
+// get returns a copy of the value of key appended to dst, or false when
+// the key is absent.
+func (e *engine) get(dst, key []byte) ([]byte, bool, error) {
+	v, closer, err := e.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return dst, false, nil
+	}
+	if err != nil {
+		return dst, false, err
+	}
+	dst = append(dst, v...)
+	return dst, true, closer.Close()
+}
+
+// lookup does the writer's point lookups of one commit. DB.Get skips the
+// bloom filters of the last level, where a small store keeps all its
+// tables, so checking a new event id would read an index and a data block;
+// an iterator can use them all.
+type lookup struct {
+	eng *engine
+	it  *pebble.Iterator
+}
+
+// get returns the value of key, valid until the next call, or false when
+// the key is absent.
+func (l *lookup) get(key []byte) ([]byte, bool, error) {
+	if l.it == nil {
+		it, err := l.eng.db.NewIter(&pebble.IterOptions{UseL6Filters: true})
+		if err != nil {
+			return nil, false, err
+		}
+		l.it = it
+	}
+	if !l.it.SeekPrefixGE(key) || !bytes.Equal(l.it.Key(), key) {
+		return nil, false, l.it.Error()
+	}
+	v, err := l.it.ValueAndErr()
+	return v, err == nil, err
+}
+
+// reset closes the iterator: the next commit must see this one's writes.
+// Close only repeats an error that get already returned.
+func (l *lookup) reset() {
+	if l.it != nil {
+		_ = l.it.Close()
+		l.it = nil
+	}
+}
+
+// initFormat checks the format and returns the last position.
+func (e *engine) initFormat() (eventstore.Position, error) {
+	f, ok, err := e.get(nil, keyFormat)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("read format: %w", err)
+	case !ok:
+		if err := e.db.Set(keyFormat, []byte{storeFormat}, pebble.Sync); err != nil {
+			return 0, fmt.Errorf("write format: %w", err)
+		}
+	case len(f) != 1 || f[0] != storeFormat:
+		return 0, fmt.Errorf("unsupported store format %v (this build reads %d)", f, storeFormat)
+	}
+	return e.lastPosition()
+}
+
+// lastPosition finds the last key of the log.
+func (e *engine) lastPosition() (pos eventstore.Position, err error) {
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLog}, UpperBound: []byte{prefixLog + 1}})
+	if err != nil {
+		return 0, fmt.Errorf("last position: %w", err)
+	}
+	defer func() { err = errors.Join(err, it.Close()) }()
+	if !it.Last() {
+		return 0, it.Error()
+	}
+	pos, err = u64(it.Key()[1:])
+	if err != nil {
+		return 0, fmt.Errorf("last position: %w", err)
+	}
+	return pos, nil
+}
