@@ -1,0 +1,66 @@
+package register
+
+import (
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"lifesituations/domain/eventstore"
+	"lifesituations/domain/lifeevent"
+	"lifesituations/domain/situation"
+)
+
+// Apply folds a batch of events, in log order, in one transaction that also
+// moves the checkpoint to the last of them. Events at or before the
+// checkpoint are skipped, so a batch delivered again changes nothing. Run
+// feeds it from the log; a caller that gets the log some other way (or
+// seeds a register) may call it directly.
+func (p *Projection) Apply(events []eventstore.RecordedEvent) error {
+	var reached eventstore.Position
+	err := p.db.Update(func(tx *bolt.Tx) error {
+		pos, err := checkpoint(tx)
+		if err != nil {
+			return err
+		}
+		b := newBatch(tx)
+		for _, e := range events {
+			if e.Position <= pos {
+				continue
+			}
+			if err := b.apply(e); err != nil {
+				return fmt.Errorf("fold %s %s at position %d: %w", e.Type, e.ID, e.Position, err)
+			}
+			pos = e.Position
+		}
+		if err := b.flush(); err != nil {
+			return err
+		}
+		reached = pos
+		return tx.Bucket(bucketMeta).Put(keyCheckpoint, encodePosition(pos))
+	})
+	if err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	p.advance(reached)
+	return nil
+}
+
+// apply folds one event; events that change no fact are skipped.
+func (b *batch) apply(e eventstore.RecordedEvent) error {
+	switch {
+	case strings.HasPrefix(e.Stream, lifeevent.StreamPrefix):
+		t := lifeevent.Type(e.Type)
+		if !t.Known() {
+			return nil // the calendar's age.reached, say: derived, not a fact
+		}
+		payload, err := lifeevent.Decode(t, e.Data)
+		if err != nil {
+			return err
+		}
+		return b.applyLife(payload)
+	case strings.HasPrefix(e.Stream, situation.StreamPrefix):
+		return b.applySituation(e.Type, e.Data)
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package register
+
+import (
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"lifesituations/domain/lifeevent"
+)
+
+// batch is the persons one write transaction touches, decoded once and
+// written back once at the end, however many events of the batch change
+// them (a mother with twins, a marriage of two persons).
+type batch struct {
+	persons   *bolt.Bucket
+	birthdays *bolt.Bucket
+	steps     *bolt.Bucket
+	rows      map[string]*row
+}
+
+type row struct {
+	facts Facts
+	// stored is the birthday index key the row has in the file (nil for a
+	// new person), so that a corrected birth date moves the index entry.
+	stored []byte
+	dirty  bool
+}
+
+func newBatch(tx *bolt.Tx) *batch {
+	return &batch{
+		persons:   tx.Bucket(bucketPersons),
+		birthdays: tx.Bucket(bucketBirthdays),
+		steps:     tx.Bucket(bucketSteps),
+		rows:      map[string]*row{},
+	}
+}
+
+// load returns the person's row, nil when the register does not know them.
+func (b *batch) load(id string) (*row, error) {
+	if r, ok := b.rows[id]; ok {
+		return r, nil
+	}
+	v := b.persons.Get([]byte(id))
+	if v == nil {
+		return nil, nil
+	}
+	r := &row{}
+	if err := json.Unmarshal(v, &r.facts); err != nil {
+		return nil, fmt.Errorf("decode person %s: %w", id, err)
+	}
+	r.stored = indexKey(&r.facts)
+	b.rows[id] = r
+	return r, nil
+}
+
+// edit returns a known person's facts for change, nil for an unknown
+// person: a fact about someone never registered must not make them look
+// known (validation refuses such events; this guards a replay).
+func (b *batch) edit(id string) (*Facts, error) {
+	r, err := b.load(id)
+	if r == nil || err != nil {
+		return nil, err
+	}
+	r.dirty = true
+	return &r.facts, nil
+}
+
+// create returns the person's facts for change, adding them when unknown.
+func (b *batch) create(id string) (*Facts, error) {
+	r, err := b.load(id)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		r = &row{facts: Facts{}}
+		r.facts.ID = id
+		b.rows[id] = r
+	}
+	r.dirty = true
+	return &r.facts, nil
+}
+
+// flush writes the changed rows and keeps the birthday index in step.
+func (b *batch) flush() error {
+	for id, r := range b.rows {
+		if !r.dirty {
+			continue
+		}
+		v, err := json.Marshal(&r.facts)
+		if err != nil {
+			return fmt.Errorf("encode person %s: %w", id, err)
+		}
+		if err := b.persons.Put([]byte(id), v); err != nil {
+			return fmt.Errorf("write person %s: %w", id, err)
+		}
+		key := indexKey(&r.facts)
+		if string(key) == string(r.stored) {
+			continue
+		}
+		if r.stored != nil {
+			if err := b.birthdays.Delete(r.stored); err != nil {
+				return fmt.Errorf("unindex birthday of %s: %w", id, err)
+			}
+		}
+		if key != nil {
+			if err := b.birthdays.Put(key, []byte{}); err != nil {
+				return fmt.Errorf("index birthday of %s: %w", id, err)
+			}
+		}
+		r.stored, r.dirty = key, false
+	}
+	return nil
+}
+
+// indexKey is the person's birthday index key, nil without a valid birth date.
+func indexKey(f *Facts) []byte {
+	d, err := lifeevent.ParseDate(f.BirthDate)
+	if err != nil {
+		return nil
+	}
+	return birthdayKey(d.Year, d.Month, d.Day, f.ID)
+}

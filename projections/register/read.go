@@ -1,0 +1,121 @@
+package register
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"lifesituations/domain/catalogue"
+)
+
+// The reads answer "not known" when the file cannot be read (closed): the
+// signatures are those of the sagas' Register port, which has no errors.
+
+// Person returns what the register knows about a person.
+func (p *Projection) Person(id string) (catalogue.Person, bool) {
+	f, ok := p.Facts(id)
+	return f.Person, ok
+}
+
+// Facts returns a person's whole row, with spouses and date of death.
+func (p *Projection) Facts(id string) (Facts, bool) {
+	var (
+		f  Facts
+		ok bool
+	)
+	_ = p.db.View(func(tx *bolt.Tx) error {
+		f, ok = readFacts(tx.Bucket(bucketPersons), id)
+		return nil
+	})
+	return f, ok
+}
+
+// People returns the known persons among ids, read in one transaction so
+// that they are consistent with each other.
+func (p *Projection) People(ids ...string) map[string]catalogue.Person {
+	out := make(map[string]catalogue.Person, len(ids))
+	_ = p.db.View(func(tx *bolt.Tx) error {
+		persons := tx.Bucket(bucketPersons)
+		for _, id := range ids {
+			if f, ok := readFacts(persons, id); ok {
+				out[id] = f.Person
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+// Family returns the person with their parents, children and spouses, and
+// their children's other parents: everything a decision about them may
+// read. It is empty for an unknown person.
+func (p *Projection) Family(id string) map[string]catalogue.Person {
+	out := map[string]catalogue.Person{}
+	_ = p.db.View(func(tx *bolt.Tx) error {
+		persons := tx.Bucket(bucketPersons)
+		f, ok := readFacts(persons, id)
+		if !ok {
+			return nil
+		}
+		out[id] = f.Person
+		add := func(ids []string) []Facts {
+			var found []Facts
+			for _, rel := range ids {
+				if _, seen := out[rel]; seen {
+					continue
+				}
+				if r, ok := readFacts(persons, rel); ok {
+					out[rel] = r.Person
+					found = append(found, r)
+				}
+			}
+			return found
+		}
+		add(f.Parents)
+		add(f.Spouses)
+		for _, child := range add(f.Children) {
+			add(child.Parents)
+		}
+		return nil
+	})
+	return out
+}
+
+func readFacts(persons *bolt.Bucket, id string) (Facts, bool) {
+	v := persons.Get([]byte(id))
+	if v == nil {
+		return Facts{}, false
+	}
+	var f Facts
+	if err := json.Unmarshal(v, &f); err != nil {
+		return Facts{}, false
+	}
+	return f, true
+}
+
+// BornOn lists the persons born on that date, from the birthday index, in
+// id order. The calendar asks it for each milestone age of a day, so a
+// day's sweep reads only the persons who reach one.
+func (p *Projection) BornOn(year int, month time.Month, day int) []string {
+	return p.indexed(birthdayPrefix(year, month, day))
+}
+
+// Birthdays lists everyone whose birthday is month/day, whatever the year,
+// ordered by year of birth.
+func (p *Projection) Birthdays(month time.Month, day int) []string {
+	return p.indexed(monthDayPrefix(month, day))
+}
+
+func (p *Projection) indexed(prefix []byte) []string {
+	var ids []string
+	_ = p.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketBirthdays).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			ids = append(ids, string(k[8:]))
+		}
+		return nil
+	})
+	return ids
+}
