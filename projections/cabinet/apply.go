@@ -1,0 +1,63 @@
+package cabinet
+
+import (
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"lifesituations/domain/eventstore"
+	"lifesituations/domain/situation"
+)
+
+// lazyCheckpoint bounds how far the persisted checkpoint may lag behind the
+// folded position over events that are not about situations: those change
+// no row, so they need no transaction of their own, and a restart merely
+// reads them again.
+const lazyCheckpoint = 10_000
+
+// apply folds a batch of events, in log order, in one transaction that also
+// moves the checkpoint to the last of them. Events at or before the
+// position are skipped, so a batch delivered again changes nothing. It must
+// not run concurrently with itself (Run is its only caller).
+func (c *Cabinet) apply(events []eventstore.RecordedEvent) error {
+	from := c.Position()
+	var last eventstore.Position
+	touches := false
+	for _, e := range events {
+		if e.Position > from {
+			last = e.Position
+			touches = touches || isSituation(e.Stream)
+		}
+	}
+	if last == 0 {
+		return nil
+	}
+	if !touches && last-c.persisted < lazyCheckpoint {
+		c.advance(last)
+		return nil
+	}
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		b := newBatch(tx)
+		for _, e := range events {
+			if e.Position <= from || !isSituation(e.Stream) {
+				continue
+			}
+			if err := b.apply(e); err != nil {
+				return fmt.Errorf("fold %s %s at position %d: %w", e.Type, e.ID, e.Position, err)
+			}
+		}
+		if err := b.flush(); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyCheckpoint, encodePosition(last))
+	})
+	if err != nil {
+		return fmt.Errorf("cabinet: %w", err)
+	}
+	c.persisted = last
+	c.advance(last)
+	return nil
+}
+
+func isSituation(stream string) bool { return strings.HasPrefix(stream, situation.StreamPrefix) }

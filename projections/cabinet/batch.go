@@ -1,0 +1,159 @@
+package cabinet
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+
+	"lifesituations/domain/eventstore"
+	"lifesituations/domain/situation"
+)
+
+// batch is the situations one write transaction touches, folded once from
+// their stored logs and written back once at the end, however many events
+// of the batch concern them.
+type batch struct {
+	tx    *bolt.Tx
+	sits  map[uuid.UUID]*folded
+	order []*folded
+}
+
+func newBatch(tx *bolt.Tx) *batch {
+	return &batch{tx: tx, sits: map[uuid.UUID]*folded{}}
+}
+
+// apply folds one situation event and records the notifications it causes.
+func (b *batch) apply(e eventstore.RecordedEvent) error {
+	id, err := uuid.Parse(strings.TrimPrefix(e.Stream, situation.StreamPrefix))
+	if err != nil {
+		return fmt.Errorf("stream %s is not named by a situation id: %w", e.Stream, err)
+	}
+	f, err := b.load(id)
+	if err != nil {
+		return err
+	}
+	data, err := trim(e.Type, e.Data)
+	if err != nil {
+		return err
+	}
+	before := f.outcomes()
+	if err := f.fold(logEntry{Type: e.Type, Data: data}); err != nil {
+		return err
+	}
+	return b.notify(f, e, before)
+}
+
+// load returns the situation folded from its stored log (empty when new).
+func (b *batch) load(id uuid.UUID) (*folded, error) {
+	if f, ok := b.sits[id]; ok {
+		return f, nil
+	}
+	f := newFolded(id)
+	if v := b.tx.Bucket(bucketLogs).Get(id[:]); v != nil {
+		var log []logEntry
+		if err := json.Unmarshal(v, &log); err != nil {
+			return nil, fmt.Errorf("decode log of situation %s: %w", id, err)
+		}
+		for _, e := range log {
+			if err := f.fold(e); err != nil {
+				return nil, fmt.Errorf("refold situation %s: %w", id, err)
+			}
+		}
+	}
+	b.sits[id] = f
+	b.order = append(b.order, f)
+	return f, nil
+}
+
+// flush writes every touched situation's log and rows with their indexes.
+func (b *batch) flush() error {
+	for _, f := range b.order {
+		if err := b.write(f); err != nil {
+			return fmt.Errorf("write situation %s: %w", f.id, err)
+		}
+	}
+	return nil
+}
+
+func (b *batch) write(f *folded) error {
+	if err := putJSON(b.tx.Bucket(bucketLogs), f.id[:], f.log); err != nil {
+		return err
+	}
+	row, drafts, grants := f.rows()
+	if err := putJSON(b.tx.Bucket(bucketSituations), f.id[:], row); err != nil {
+		return err
+	}
+	for _, p := range row.Viewers {
+		if err := putKey(b.tx.Bucket(bucketPersonSituations), indexKey(p, row.OpenedAt, f.id)); err != nil {
+			return err
+		}
+	}
+	for _, d := range drafts {
+		if err := putJSON(b.tx.Bucket(bucketDrafts), d.ID[:], d); err != nil {
+			return err
+		}
+		for _, p := range people(d.Applicant, d.Beneficiary) {
+			if err := putKey(b.tx.Bucket(bucketPersonDrafts), indexKey(p, d.CreatedAt, d.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, g := range grants {
+		if err := putJSON(b.tx.Bucket(bucketGrants), g.ID[:], g); err != nil {
+			return err
+		}
+		for _, p := range people(g.Applicant, g.Beneficiary) {
+			if err := putKey(b.tx.Bucket(bucketPersonGrants), indexKey(p, g.GrantedAt, g.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// people lists the non-empty ids once each.
+func people(ids ...string) []string {
+	var out []string
+	for _, id := range ids {
+		if id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// putJSON stores v under k unless the same bytes are there already: a
+// situation's untouched rows then dirty no page.
+func putJSON(b *bolt.Bucket, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %T: %w", v, err)
+	}
+	if bytes.Equal(b.Get(k), raw) {
+		return nil
+	}
+	if err := b.Put(k, raw); err != nil {
+		return fmt.Errorf("put %T: %w", v, err)
+	}
+	return nil
+}
+
+// present is the value of index entries: one byte, so that Get tells a
+// present entry (non-nil) from an absent one.
+var present = []byte{1}
+
+// putKey stores an index entry unless it is there already.
+func putKey(b *bolt.Bucket, k []byte) error {
+	if b.Get(k) != nil {
+		return nil
+	}
+	if err := b.Put(k, present); err != nil {
+		return fmt.Errorf("put index entry: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package cabinet
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"lifesituations/domain/catalogue"
+	"lifesituations/domain/eventstore"
+	"lifesituations/domain/situation"
+)
+
+// notify records a notification for every step whose outcome the event
+// changed (a new step included) and for a reminder, addressed to the step's
+// applicant and to its beneficiary when that is another adult.
+func (b *batch) notify(f *folded, e eventstore.RecordedEvent, before map[uuid.UUID]situation.Outcome) error {
+	seq := 0
+	for _, st := range f.state.Steps {
+		if prev, ok := before[st.ID]; ok && prev == st.Outcome {
+			continue
+		}
+		n := f.notification(e, st, KindOutcome, st.UpdatedAt, outcomeText(e.Type, st))
+		if err := b.deliver(f, st, n, e.Position, seq); err != nil {
+			return err
+		}
+		seq++
+	}
+	if e.Type != situation.TypeDraftReminded {
+		return nil
+	}
+	var r situation.DraftReminded
+	if err := json.Unmarshal(e.Data, &r); err != nil {
+		return fmt.Errorf("decode %s: %w", e.Type, err)
+	}
+	st, ok := f.state.Step(r.DraftID)
+	if !ok {
+		return fmt.Errorf("reminder of unknown draft %s", r.DraftID)
+	}
+	n := f.notification(e, st, KindReminder, r.At, reminderText(st, r.Deadline))
+	n.Deadline = r.Deadline
+	return b.deliver(f, st, n, e.Position, seq)
+}
+
+func (f *folded) notification(e eventstore.RecordedEvent, st *situation.Step, kind NotificationKind, at time.Time, text catalogue.Text) Notification {
+	n := Notification{
+		ID: uuid.NewSHA1(e.ID, []byte("notification/"+st.ID.String())), At: at,
+		Situation: f.id, SituationKind: f.state.Opened.Kind, Service: st.Decision.Service, Title: st.Decision.Title,
+		Kind: kind, Outcome: st.Outcome, Text: text, Deadline: st.Decision.Deadline,
+	}
+	if st.Draft != nil {
+		n.DraftID = st.ID
+	}
+	if st.Grant != nil {
+		n.GrantID = st.Grant.ID
+	}
+	return n
+}
+
+// deliver stores n for each of its addressees.
+func (b *batch) deliver(f *folded, st *situation.Step, n Notification, pos eventstore.Position, seq int) error {
+	bucket := b.tx.Bucket(bucketNotifications)
+	for _, p := range f.addressees(st, n.At) {
+		if err := putJSON(bucket, notificationKey(p, n.At, pos, seq), n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addressees are the step's applicant and its beneficiary unless that is
+// the applicant or was a minor on the day (a newborn is told nothing; their
+// parent is). The birth date comes from the facts the situation was opened
+// with, so a replay addresses the same persons; a beneficiary whose birth
+// date is not among them is addressed.
+func (f *folded) addressees(st *situation.Step, on time.Time) []string {
+	d := st.Decision
+	out := people(d.Applicant)
+	if d.Beneficiary == "" || d.Beneficiary == d.Applicant {
+		return out
+	}
+	if p, ok := f.state.Opened.Facts[d.Beneficiary]; ok && minorOn(p.BirthDate, on) {
+		return out
+	}
+	return append(out, d.Beneficiary)
+}
