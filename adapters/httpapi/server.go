@@ -38,7 +38,15 @@ type Config struct {
 	Metrics http.Handler
 	// Routes adds the authenticated /v1 routes (ingest, citizens, ...).
 	Routes []Route
+	// Public adds routes served without a token (the web cabinet's pages).
+	Public []PublicRoute
 	Logger *slog.Logger
+}
+
+// PublicRoute is an endpoint served without authentication.
+type PublicRoute struct {
+	Pattern string
+	Handler http.Handler
 }
 
 // Route is one authenticated endpoint.
@@ -69,6 +77,9 @@ func NewHandler(cfg Config) http.Handler {
 	authn := auth.Middleware(cfg.Auth)
 	for _, rt := range cfg.Routes {
 		mux.Handle(rt.Pattern, authn(auth.RequireRole(rt.Roles...)(rt.Handler)))
+	}
+	for _, rt := range cfg.Public {
+		mux.Handle(rt.Pattern, rt.Handler)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, problem.NotFound("no such endpoint: "+r.Method+" "+r.URL.Path))
@@ -183,4 +194,17 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Patterns lists every route served, as "METHOD /path", for the test that
+// keeps docs/openapi.yaml in step with the code.
+func (cfg Config) Patterns() []string {
+	out := []string{"GET /healthz", "GET /readyz", "GET /metrics", "POST /v1/dev/token", "POST /v1/dev/clock"}
+	for _, rt := range cfg.Routes {
+		out = append(out, rt.Pattern)
+	}
+	for _, p := range cfg.Public {
+		out = append(out, p.Pattern)
+	}
+	return out
 }

@@ -25,7 +25,7 @@ type register struct {
 }
 
 func (r *register) WaitFor(context.Context, eventstore.Position) error { return nil }
-func (r *register) Position() eventstore.Position                     { return 0 }
+func (r *register) Position() eventstore.Position                      { return 0 }
 func (r *register) Person(id string) (catalogue.Person, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"lifesituations/adapters/auth"
+	"lifesituations/adapters/devclock"
+	"lifesituations/adapters/eventstore/embedded"
+	"lifesituations/adapters/httpapi"
+	"lifesituations/adapters/ingest"
+	"lifesituations/adapters/systemclock"
+	"lifesituations/domain/clock"
+	"lifesituations/domain/eventstore"
+	"lifesituations/projections/register"
+)
+
+type serveConfig struct {
+	addr, data, store     string
+	clock, mode, logLevel oneOf
+	oidc                  auth.OIDCConfig
+	maxInFlight           int
+	shutdownTimeout       time.Duration
+}
+
+func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
+	cfg := serveConfig{
+		clock:    oneOf{value: "system", allowed: []string{"system", "manual"}},
+		mode:     oneOf{value: "dev", allowed: []string{"dev", "prod"}},
+		logLevel: oneOf{value: "info", allowed: []string{"debug", "info", "warn", "error"}},
+	}
+	fs := newFlagSet("serve", "Runs the orchestrator: registry events in, life situations out.", stderr)
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&cfg.data, "data", "./data", "data directory of the embedded store")
+	fs.StringVar(&cfg.store, "store", "embedded", "event store: embedded, or an EventStoreDB connection string esdb://...")
+	fs.Var(&cfg.clock, "clock", "clock: system, or manual (development mode; moved by POST /v1/dev/clock)")
+	fs.Var(&cfg.mode, "mode", "dev (development tokens and clock) or prod (OIDC tokens)")
+	fs.Var(&cfg.logLevel, "log-level", "debug, info, warn or error")
+	fs.StringVar(&cfg.oidc.Issuer, "oidc-issuer", "", "prod: the identity provider's issuer URL")
+	fs.StringVar(&cfg.oidc.JWKSURL, "oidc-jwks-url", "", "prod: the identity provider's JWKS URL")
+	fs.StringVar(&cfg.oidc.Audience, "oidc-audience", "", "prod: the audience tokens must carry (empty: not checked)")
+	fs.StringVar(&cfg.oidc.RoleClaim, "oidc-role-claim", "role", "prod: the claim holding the role")
+	fs.StringVar(&cfg.oidc.SubjectClaim, "oidc-subject-claim", "sub", "prod: the claim holding the subject")
+	fs.IntVar(&cfg.maxInFlight, "max-inflight", 256, "ingest requests handled at once; more are answered 429")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a stop waits for requests in progress")
+	if err := parseWithEnv(fs, args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.store != "embedded" && !strings.HasPrefix(cfg.store, "esdb://") && !strings.HasPrefix(cfg.store, "esdb+discover://") {
+		return cfg, fmt.Errorf("--store must be embedded or an esdb:// connection string, not %q", cfg.store)
+	}
+	if cfg.mode.value == "prod" {
+		if cfg.clock.value == "manual" {
+			return cfg, errors.New("--clock manual is for development mode only: production runs on the system clock")
+		}
+		if cfg.oidc.Issuer == "" || cfg.oidc.JWKSURL == "" {
+			return cfg, errors.New("--mode prod needs --oidc-issuer and --oidc-jwks-url")
+		}
+	}
+	return cfg, nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.logLevel.value)
+	if err := os.MkdirAll(cfg.data, 0o755); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+
+	var clk clock.Clock = systemclock.Clock{}
+	var manual *devclock.Clock
+	if cfg.clock.value == "manual" {
+		if manual, err = devclock.Open(cfg.data, systemclock.Clock{}.Now()); err != nil {
+			return err
+		}
+		clk = manual
+	}
+
+	store, err := openStore(cfg, clk)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("closing the event store", "err", err)
+		}
+	}()
+
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	persons := register.NewIndex()
+	var ready atomic.Bool
+	if err := persons.Rebuild(ctx, store); err != nil {
+		return fmt.Errorf("rebuild the register of known persons: %w", err)
+	}
+	ready.Store(true)
+
+	ingestMetrics, err := ingest.NewMetrics(metrics)
+	if err != nil {
+		return fmt.Errorf("ingest metrics: %w", err)
+	}
+	ingestHandler, err := ingest.NewHandler(ingest.Config{
+		Store: store, Register: persons, Clock: clk, Logger: log,
+		Metrics: ingestMetrics, MaxInFlight: cfg.maxInFlight,
+	})
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+
+	api := httpapi.Config{
+		Dev:     cfg.mode.value == "dev",
+		Ready:   func() error { return readiness(&ready) },
+		Metrics: promhttp.HandlerFor(metrics, promhttp.HandlerOpts{Registry: metrics}),
+		Routes: []httpapi.Route{
+			{Pattern: "POST /v1/events", Roles: []auth.Role{auth.RoleRegistry}, Handler: ingestHandler},
+		},
+		Logger: log,
+	}
+	if manual != nil {
+		api.Clock = manual
+	}
+	if api.Dev {
+		dev, err := auth.NewDev(cfg.data, clk)
+		if err != nil {
+			return err
+		}
+		api.Tokens, api.Auth = dev, dev
+	} else {
+		cfg.oidc.Clock = clk
+		oidc, err := auth.NewOIDC(ctx, cfg.oidc)
+		if err != nil {
+			return err
+		}
+		api.Auth = oidc
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	srv := &http.Server{
+		Handler:           httpapi.NewHandler(api),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
+	log.Info("serving", "addr", ln.Addr().String(), "mode", cfg.mode.value, "clock", cfg.clock.value, "store", cfg.store, "data", cfg.data)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("stopping: finishing requests in progress")
+	ready.Store(false)
+	// Shutdown waits for requests in progress, each of which answers only
+	// after its events are durable; the deferred Close then drains the
+	// store's queue. Nothing acknowledged is lost.
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func openStore(cfg serveConfig, clk clock.Clock) (eventstore.Store, error) {
+	if cfg.store != "embedded" {
+		return nil, fmt.Errorf("--store %s: the EventStoreDB adapter is not built yet; use --store embedded", cfg.store)
+	}
+	s, err := embedded.Open(cfg.data, embedded.WithClock(clk))
+	if err != nil {
+		return nil, fmt.Errorf("open the embedded store in %s: %w", cfg.data, err)
+	}
+	return s, nil
+}
+
+func readiness(ready *atomic.Bool) error {
+	if !ready.Load() {
+		return errors.New("starting or stopping: the store is not open or subscriptions have not caught up")
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
