@@ -13,6 +13,7 @@ import (
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/situation"
 	"lifesituations/projections/cabinet"
+	"lifesituations/sagas/situations"
 )
 
 // FieldErrors lists refused corrections of a draft's fields, each by a
@@ -61,9 +62,12 @@ func (a *API) readFailed(w http.ResponseWriter, r *http.Request, what string, er
 // commandFailed answers a command's error.
 func (a *API) commandFailed(w http.ResponseWriter, r *http.Request, what string, err error) {
 	var fields *FieldErrors
+	var corrections *situations.ValidationError
 	switch {
 	case errors.As(err, &fields):
 		problem.Write(w, problem.Validation("the corrections are not acceptable", fields.Errors))
+	case errors.As(err, &corrections):
+		problem.Write(w, problem.Validation("the corrections are not acceptable", CorrectionErrors(corrections.Errors).Errors))
 	case errors.Is(err, situation.ErrNotFound):
 		notFound(w, what)
 	case errors.Is(err, situation.ErrConflict):

@@ -72,12 +72,17 @@ func Load(ctx context.Context, c *http.Client, baseURL string, now time.Time) ([
 	if err := post(ctx, c, baseURL+"/v1/dev/clock", "", map[string]string{"now": now.Add(48 * time.Hour).Format(time.RFC3339)}, nil); err != nil {
 		return nil, fmt.Errorf("demo: move the clock: %w", err)
 	}
+	return SignIn(ctx, c, baseURL)
+}
+
+// SignIn returns the demo's citizens with a development token each.
+func SignIn(ctx context.Context, c *http.Client, baseURL string) ([]Citizen, error) {
 	citizens := []Citizen{
-		{Name: "Мария Иванова", PersonID: maria.id, Story: "gave birth 9 days ago: the whole birth-of-child bundle"},
-		{Name: "Елена Петрова", PersonID: elena.id, Story: "second child, low income: maternity capital for a later child, child allowance drafted"},
-		{Name: "Айгерим Сейткали", PersonID: aigerim.id, Story: "not a citizen: maternity capital rejected with its reason"},
-		{Name: "Ольга Смирнова", PersonID: olga.id, Story: "turned 45 yesterday: passport replacement draft with its deadline and reminders"},
-		{Name: "Иван Кузнецов", PersonID: ivan.id, Story: "turned 14 today: first passport draft"},
+		{Name: "Мария Иванова", PersonID: pid(1), Story: "gave birth 9 days ago: the whole birth-of-child bundle"},
+		{Name: "Елена Петрова", PersonID: pid(3), Story: "second child, low income: maternity capital for a later child, child allowance drafted"},
+		{Name: "Айгерим Сейткали", PersonID: pid(4), Story: "not a citizen: maternity capital rejected with its reason"},
+		{Name: "Ольга Смирнова", PersonID: pid(5), Story: "turned 45 yesterday: passport replacement draft with its deadline and reminders"},
+		{Name: "Иван Кузнецов", PersonID: pid(6), Story: "turned 14 today: first passport draft"},
 	}
 	for i := range citizens {
 		tok, err := token(ctx, c, baseURL, "citizen", citizens[i].PersonID)

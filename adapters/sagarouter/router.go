@@ -29,6 +29,11 @@ import (
 // DeadLetterStream holds events a handler failed on, with the error.
 const DeadLetterStream = "deadletter"
 
+const (
+	consumerGroup = "situations"
+	triggerTopic  = "person-"
+)
+
 // Config of the saga router.
 type Config struct {
 	Store       eventstore.Store
@@ -64,6 +69,9 @@ func New(cfg Config) (*Router, error) {
 	if cfg.Partitions < 1 {
 		cfg.Partitions = 1
 	}
+	if cfg.Checkpoints == nil {
+		return nil, fmt.Errorf("saga router: checkpoints are required")
+	}
 	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = 3
 	}
@@ -87,15 +95,22 @@ func New(cfg Config) (*Router, error) {
 	for i := range cfg.Partitions {
 		p := &progress{}
 		rt.progress = append(rt.progress, p)
+		partition := &watermillstore.Partition{Index: i, Count: cfg.Partitions, Key: ownKey(p, i, cfg.Partitions)}
+		// A restarted subscription resumes after its checkpoint and never
+		// looks at what came before: that much is already seen and handled.
+		done, err := cfg.Checkpoints.Load(context.Background(), watermillstore.CheckpointKey(consumerGroup, triggerTopic, partition))
+		if err != nil {
+			return nil, fmt.Errorf("saga router: checkpoint of partition %d: %w", i, err)
+		}
+		p.seen.Store(done)
 		sub, err := watermillstore.NewSubscriber(cfg.Store, watermillstore.SubscriberConfig{
 			Topics:        everything(p, isTrigger),
-			ConsumerGroup: "situations", Checkpoints: cfg.Checkpoints,
-			Partition: &watermillstore.Partition{Index: i, Count: cfg.Partitions, Key: ownKey(p, i, cfg.Partitions)},
+			ConsumerGroup: consumerGroup, Checkpoints: cfg.Checkpoints, Partition: partition,
 		}, logger)
 		if err != nil {
 			return nil, fmt.Errorf("saga router: trigger subscriber %d: %w", i, err)
 		}
-		h := r.AddNoPublisherHandler(fmt.Sprintf("situation-triggers-%d", i), "person-", sub, func(msg *message.Message) error {
+		h := r.AddNoPublisherHandler(fmt.Sprintf("situation-triggers-%d", i), triggerTopic, sub, func(msg *message.Message) error {
 			ev, err := eventOf(msg)
 			if err != nil {
 				return err

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"lifesituations/adapters/auth"
+	"lifesituations/adapters/citizenapi"
 	"lifesituations/adapters/devclock"
 	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/adapters/httpapi"
@@ -34,6 +35,8 @@ type serveConfig struct {
 	oidc                  auth.OIDCConfig
 	maxInFlight           int
 	shutdownTimeout       time.Duration
+	core                  coreConfig
+	demo                  bool
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -56,6 +59,11 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.oidc.SubjectClaim, "oidc-subject-claim", "sub", "prod: the claim holding the subject")
 	fs.IntVar(&cfg.maxInFlight, "max-inflight", 256, "ingest requests handled at once; more are answered 429")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a stop waits for requests in progress")
+	fs.StringVar(&cfg.core.catalogueDir, "catalogue", "", "directory of the catalogue's YAML files (default: the embedded catalogue)")
+	fs.DurationVar(&cfg.core.agencyDelay, "agency-delay", 24*time.Hour, "how long after a confirmation the simulated agencies decide (on the server's clock)")
+	fs.IntVar(&cfg.core.partitions, "partitions", 4, "saga handlers splitting the person space (order per person holds)")
+	fs.DurationVar(&cfg.core.tick, "tick", time.Second, "how often the calendar and the timers look at the clock")
+	fs.BoolVar(&cfg.demo, "demo", false, "development: load a small demo population, move the manual clock and print tokens to sign in with (implies --clock manual)")
 	if err := parseWithEnv(fs, args); err != nil {
 		return cfg, err
 	}
@@ -64,6 +72,18 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if cfg.store != "embedded" && !strings.HasPrefix(cfg.store, "esdb://") && !strings.HasPrefix(cfg.store, "esdb+discover://") {
 		return cfg, fmt.Errorf("--store must be embedded or an esdb:// connection string, not %q", cfg.store)
+	}
+	if cfg.demo {
+		if cfg.mode.value == "prod" {
+			return cfg, errors.New("--demo is for development mode only")
+		}
+		cfg.clock.value = "manual"
+	}
+	if cfg.core.partitions < 1 {
+		return cfg, fmt.Errorf("--partitions must be at least 1, not %d", cfg.core.partitions)
+	}
+	if cfg.core.tick <= 0 || cfg.core.agencyDelay < 0 {
+		return cfg, errors.New("--tick must be positive and --agency-delay not negative")
 	}
 	if cfg.mode.value == "prod" {
 		if cfg.clock.value == "manual" {
@@ -113,7 +133,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := persons.Rebuild(ctx, store); err != nil {
 		return fmt.Errorf("rebuild the register of known persons: %w", err)
 	}
-	ready.Store(true)
+	cfg.core.data = cfg.data
+	core, err := openCore(store, clk, cfg.core, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := core.close(); err != nil {
+			log.Error("closing the core", "err", err)
+		}
+	}()
+	if manual != nil {
+		manual.OnSettle(core.settle)
+	}
 
 	ingestMetrics, err := ingest.NewMetrics(metrics)
 	if err != nil {
@@ -131,9 +163,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Dev:     cfg.mode.value == "dev",
 		Ready:   func() error { return readiness(&ready) },
 		Metrics: promhttp.HandlerFor(metrics, promhttp.HandlerOpts{Registry: metrics}),
-		Routes: []httpapi.Route{
+		Routes: append([]httpapi.Route{
 			{Pattern: "POST /v1/events", Roles: []auth.Role{auth.RoleRegistry}, Handler: ingestHandler},
-		},
+		}, citizenapi.New(core.cabinet, core.service, log).Routes()...),
 		Logger: log,
 	}
 	if manual != nil {
@@ -163,25 +195,56 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	defer srv.Close()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
-	log.Info("serving", "addr", ln.Addr().String(), "mode", cfg.mode.value, "clock", cfg.clock.value, "store", cfg.store, "data", cfg.data)
 
+	// The core runs until the stop; it is ready once it has caught up with
+	// the log, and only then does the server say it is listening.
+	coreCtx, stopCore := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCore()
+	caughtUp := make(chan struct{})
+	coreDone := make(chan error, 1)
+	go func() {
+		coreDone <- core.run(coreCtx, func() { ready.Store(true); close(caughtUp) })
+	}()
 	select {
+	case <-caughtUp:
+	case err := <-coreDone:
+		return fmt.Errorf("starting: %w", err)
 	case err := <-served:
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
+	if ctx.Err() == nil {
+		fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
+		log.Info("serving", "addr", ln.Addr().String(), "mode", cfg.mode.value, "clock", cfg.clock.value, "store", cfg.store, "data", cfg.data)
+		if cfg.demo {
+			if err := loadDemo(ctx, cfg.data, "http://"+ln.Addr().String(), clk.Now(), stdout); err != nil {
+				log.Error("demo", "err", err)
+			}
+		}
+		select {
+		case err := <-served:
+			return fmt.Errorf("http server: %w", err)
+		case err := <-coreDone:
+			return fmt.Errorf("core stopped: %w", err)
+		case <-ctx.Done():
+		}
+	}
 	log.Info("stopping: finishing requests in progress")
 	ready.Store(false)
 	// Shutdown waits for requests in progress, each of which answers only
-	// after its events are durable; the deferred Close then drains the
-	// store's queue. Nothing acknowledged is lost.
+	// after its events are durable; the core stops next, and the deferred
+	// Close then drains the store's queue. Nothing acknowledged is lost.
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	stopCore()
+	if err := <-coreDone; err != nil {
+		log.Error("core", "err", err)
 	}
 	log.Info("stopped")
 	return nil
