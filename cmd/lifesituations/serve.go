@@ -37,6 +37,7 @@ type serveConfig struct {
 	shutdownTimeout       time.Duration
 	core                  coreConfig
 	demo                  bool
+	clockStart            string
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -63,6 +64,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&cfg.core.agencyDelay, "agency-delay", 24*time.Hour, "how long after a confirmation the simulated agencies decide (on the server's clock)")
 	fs.IntVar(&cfg.core.partitions, "partitions", 4, "saga handlers splitting the person space (order per person holds)")
 	fs.DurationVar(&cfg.core.tick, "tick", time.Second, "how often the calendar and the timers look at the clock")
+	fs.StringVar(&cfg.clockStart, "clock-start", "", "manual clock: the time it starts at in a new data directory (RFC 3339; default now)")
 	fs.BoolVar(&cfg.demo, "demo", false, "development: load a small demo population, move the manual clock and print tokens to sign in with (implies --clock manual)")
 	if err := parseWithEnv(fs, args); err != nil {
 		return cfg, err
@@ -78,6 +80,14 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 			return cfg, errors.New("--demo is for development mode only")
 		}
 		cfg.clock.value = "manual"
+	}
+	if cfg.clockStart != "" {
+		if cfg.clock.value != "manual" {
+			return cfg, errors.New("--clock-start needs --clock manual")
+		}
+		if _, err := time.Parse(time.RFC3339, cfg.clockStart); err != nil {
+			return cfg, fmt.Errorf("--clock-start must be an RFC 3339 time such as 2026-03-01T00:00:00Z, not %q", cfg.clockStart)
+		}
 	}
 	if cfg.core.partitions < 1 {
 		return cfg, fmt.Errorf("--partitions must be at least 1, not %d", cfg.core.partitions)
@@ -109,7 +119,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var clk clock.Clock = systemclock.Clock{}
 	var manual *devclock.Clock
 	if cfg.clock.value == "manual" {
-		if manual, err = devclock.Open(cfg.data, systemclock.Clock{}.Now()); err != nil {
+		start := systemclock.Clock{}.Now()
+		if cfg.clockStart != "" {
+			start, _ = time.Parse(time.RFC3339, cfg.clockStart) // checked by parseServe
+		}
+		if manual, err = devclock.Open(cfg.data, start); err != nil {
 			return err
 		}
 		clk = manual
