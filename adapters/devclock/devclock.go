@@ -26,8 +26,9 @@ type Clock struct {
 	settle func(ctx context.Context) error
 }
 
-// Open loads the clock from dataDir, starting at the later of start and the
-// persisted time.
+// Open loads the clock persisted in dataDir; a new data directory's clock
+// starts at start. A restart goes on from where the clock was, not from the
+// wall clock: a scenario set in the past stays there.
 func Open(dataDir string, start time.Time) (*Clock, error) {
 	path := filepath.Join(dataDir, fileName)
 	b, err := os.ReadFile(path)
@@ -37,14 +38,16 @@ func Open(dataDir string, start time.Time) (*Clock, error) {
 		if perr != nil {
 			return nil, fmt.Errorf("devclock: %s holds %q, not an RFC 3339 time: %w", path, b, perr)
 		}
-		if saved.After(start) {
-			start = saved
-		}
+		start = saved
 	case errors.Is(err, os.ErrNotExist):
 	default:
 		return nil, fmt.Errorf("devclock: read %s: %w", path, err)
 	}
-	return &Clock{Manual: clock.NewManual(start.UTC()), path: path, settle: func(context.Context) error { return nil }}, nil
+	c := &Clock{Manual: clock.NewManual(start.UTC()), path: path, settle: func(context.Context) error { return nil }}
+	if err := c.persist(start); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // OnSettle sets what SetClock waits for after moving the clock (for example

@@ -272,7 +272,7 @@ func openStore(cfg serveConfig, clk clock.Clock) (eventstore.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the embedded store in %s: %w", cfg.data, err)
 	}
-	return s, nil
+	return withFaults(s), nil
 }
 
 func readiness(ready *atomic.Bool) error {
