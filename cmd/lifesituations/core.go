@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -69,10 +68,7 @@ func loadCatalogue(dir string) (*catalogue.Catalogue, error) {
 	if dir == "" {
 		return catalogue.Default()
 	}
-	if err := catalogue.CheckDir(dir); err != nil {
-		return nil, err
-	}
-	return catalogue.Load(os.DirFS(dir))
+	return loadCatalogueDir(dir)
 }
 
 func openCore(store eventstore.Store, clk clock.Clock, cfg coreConfig, log *slog.Logger) (_ *core, err error) {

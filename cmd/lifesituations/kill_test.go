@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -222,5 +223,10 @@ func TestKilledBetweenDecisionAndProjection(t *testing.T) {
 	}
 	if counts["situation.opened"] != 1 || counts["situation.step_decided"] != 7 {
 		t.Errorf("situation events after the crash: %v, want 1 opened and 7 steps decided", counts)
+	}
+	// Both runs published the catalogue they decided with: stored once.
+	cats, err := store.ReadStream(context.Background(), CatalogueStream, 0, eventstore.Forwards, 10)
+	if err != nil || len(cats) != 1 || cats[0].Type != "catalogue.published" || !strings.Contains(string(cats[0].Data), `"hash"`) {
+		t.Errorf("catalogue stream: %v %+v", err, cats)
 	}
 }

@@ -23,6 +23,7 @@ Usage:
   lifesituations bench disk [flags]     measure this machine's disk (sync writes, sequential MB/s)
   lifesituations bench store [flags]    measure the embedded event store
   lifesituations bench ingest [flags]   load a running server over HTTP
+  lifesituations catalogue check DIR    check a catalogue directory (file, line and reason of each problem)
   lifesituations help                   this text
 
 Every flag is also read from the environment as LIFESITUATIONS_<FLAG>
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
+	case "catalogue":
+		return catalogueCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -3,7 +3,6 @@ package catalogue
 import (
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -47,19 +46,6 @@ func Load(fsys fs.FS) (*Catalogue, error) {
 		return nil, err
 	}
 	return cat, nil
-}
-
-// CheckDir loads the catalogue in dir and returns why it is refused, if it is.
-func CheckDir(dir string) error {
-	info, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("catalogue directory: %w", err)
-	}
-	if !info.IsDir() {
-		return fmt.Errorf("catalogue directory: %s is not a directory", dir)
-	}
-	_, err = Load(os.DirFS(dir))
-	return err
 }
 
 // link resolves references, compiles every expression and checks what only

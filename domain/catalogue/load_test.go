@@ -229,18 +229,6 @@ func TestHashIgnoresLayoutButNotContent(t *testing.T) {
 	}
 }
 
-func TestCheckDir(t *testing.T) {
-	dir := t.TempDir()
-	if err := CheckDir(dir); err == nil || !strings.Contains(err.Error(), "no catalogue files") {
-		t.Fatalf("empty dir: %v", err)
-	}
-	if err := CheckDir(dir + "/missing"); err == nil {
-		t.Fatal("missing dir accepted")
-	}
-	if err := CheckDir("default"); err != nil {
-		t.Fatalf("default catalogue directory: %v", err)
-	}
-}
 
 func TestDeadlineFromDecisionAndRemindersBeforeIt(t *testing.T) {
 	cat, err := Load(baseFS(map[string]string{"services.yaml": strings.Replace(baseServices,
