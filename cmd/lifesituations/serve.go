@@ -177,10 +177,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Dev:     cfg.mode.value == "dev",
 		Ready:   func() error { return readiness(&ready) },
 		Metrics: promhttp.HandlerFor(metrics, promhttp.HandlerOpts{Registry: metrics}),
-		Routes: append([]httpapi.Route{
-			{Pattern: "POST /v1/events", Roles: []auth.Role{auth.RoleRegistry}, Handler: ingestHandler},
-		}, citizenapi.New(core.cabinet, core.service, log).Routes()...),
-		Logger: log,
+		Routes:  serverRoutes(ingestHandler, citizenapi.New(core.cabinet, core.service, log)),
+		Logger:  log,
 	}
 	if manual != nil {
 		api.Clock = manual
@@ -262,6 +260,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serverRoutes are the endpoints of the public API beyond operations and
+// development (which httpapi serves itself).
+func serverRoutes(ingestHandler http.Handler, citizens *citizenapi.API) []httpapi.Route {
+	return append([]httpapi.Route{
+		{Pattern: "POST /v1/events", Roles: []auth.Role{auth.RoleRegistry}, Handler: ingestHandler},
+	}, citizens.Routes()...)
 }
 
 func openStore(cfg serveConfig, clk clock.Clock) (eventstore.Store, error) {
