@@ -229,7 +229,6 @@ func TestHashIgnoresLayoutButNotContent(t *testing.T) {
 	}
 }
 
-
 func TestDeadlineFromDecisionAndRemindersBeforeIt(t *testing.T) {
 	cat, err := Load(baseFS(map[string]string{"services.yaml": strings.Replace(baseServices,
 		"    deadline: {param: days}\n",
