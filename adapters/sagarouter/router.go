@@ -8,6 +8,7 @@ package sagarouter
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -26,8 +27,20 @@ import (
 	"lifesituations/sagas/situations"
 )
 
-// DeadLetterStream holds events a handler failed on, with the error.
-const DeadLetterStream = "deadletter"
+const (
+	// DeadLetterStream holds the events a handler kept failing on. Each
+	// dead letter is the failing event's data under the type
+	// DeadLetterTypePrefix + its type, with its error in the metadata key
+	// middleware.ReasonForPoisonedKey, its handler in
+	// middleware.PoisonedHandlerKey, and where it is stored under the
+	// watermillstore.OriginPrefix keys (origin_event_id, origin_event_type,
+	// origin_stream, origin_revision, origin_position, origin_recorded_at).
+	DeadLetterStream = "deadletter"
+	// DeadLetterTypePrefix keeps a dead letter from passing for the event it
+	// records with consumers that select by type (the calendar follows
+	// birth.registered in every stream).
+	DeadLetterTypePrefix = "deadletter."
+)
 
 const (
 	consumerGroup = "situations"
@@ -40,8 +53,8 @@ type Config struct {
 	Service     *situations.Service
 	Timers      *situations.Timers
 	Checkpoints watermillstore.Checkpoints // durable progress of the trigger handlers
-	Partitions  int                        // trigger handlers splitting the person space
-	MaxRetries  int
+	Partitions  int                        // trigger handlers splitting the person space; 1 when < 1
+	MaxRetries  int                        // retries before an event is dead-lettered; 3 when 0, none when < 0
 	Logger      *slog.Logger
 }
 
@@ -60,20 +73,23 @@ type progress struct {
 	handled atomic.Uint64 // last position the handler finished
 }
 
+// settled reads seen first: own is stored before seen (see selection), so
+// an event counted as seen is already counted as owned.
 func (p *progress) settled(last eventstore.Position) bool {
 	return p.seen.Load() >= last && p.handled.Load() >= p.own.Load()
 }
 
 // New builds the router; Run starts it.
 func New(cfg Config) (*Router, error) {
-	if cfg.Partitions < 1 {
-		cfg.Partitions = 1
-	}
 	if cfg.Checkpoints == nil {
-		return nil, fmt.Errorf("saga router: checkpoints are required")
+		return nil, errors.New("saga router: checkpoints are required")
 	}
-	if cfg.MaxRetries == 0 {
+	cfg.Partitions = max(cfg.Partitions, 1)
+	switch {
+	case cfg.MaxRetries == 0:
 		cfg.MaxRetries = 3
+	case cfg.MaxRetries < 0:
+		cfg.MaxRetries = 0
 	}
 	logger := watermill.NewSlogLogger(cfg.Logger)
 	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, logger)
@@ -84,18 +100,20 @@ func New(cfg Config) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("saga router: publisher: %w", err)
 	}
-	poison, err := middleware.PoisonQueue(deadLetters{pub}, DeadLetterStream)
-	if err != nil {
-		return nil, fmt.Errorf("saga router: poison queue: %w", err)
-	}
 	retry := middleware.Retry{MaxRetries: cfg.MaxRetries, InitialInterval: 50 * time.Millisecond, MaxInterval: time.Second, Multiplier: 2, Logger: logger}
-	r.AddMiddleware(middleware.Recoverer)
+	// The recoverer goes innermost: a panic becomes an error that is retried
+	// and dead-lettered like any other, instead of a nack that would deliver
+	// the event again forever and hold up its whole partition.
+	chain := func(p *progress) []message.HandlerMiddleware {
+		return []message.HandlerMiddleware{track(p), deadLetter(pub), retry.Middleware, middleware.Recoverer}
+	}
 	rt := &Router{router: r, store: cfg.Store}
 
 	for i := range cfg.Partitions {
 		p := &progress{}
 		rt.progress = append(rt.progress, p)
-		partition := &watermillstore.Partition{Index: i, Count: cfg.Partitions, Key: ownKey(p, i, cfg.Partitions)}
+		key := &memoKey{}
+		partition := &watermillstore.Partition{Index: i, Count: cfg.Partitions, Key: key.of}
 		// A restarted subscription resumes after its checkpoint and never
 		// looks at what came before: that much is already seen and handled.
 		done, err := cfg.Checkpoints.Load(context.Background(), watermillstore.CheckpointKey(consumerGroup, triggerTopic, partition))
@@ -103,8 +121,11 @@ func New(cfg Config) (*Router, error) {
 			return nil, fmt.Errorf("saga router: checkpoint of partition %d: %w", i, err)
 		}
 		p.seen.Store(done)
+		owns := func(ev eventstore.RecordedEvent) bool {
+			return watermillstore.PartitionOf(key.remember(ev), cfg.Partitions) == i
+		}
 		sub, err := watermillstore.NewSubscriber(cfg.Store, watermillstore.SubscriberConfig{
-			Topics:        everything(p, isTrigger),
+			Topics:        p.selection(isTrigger, owns),
 			ConsumerGroup: consumerGroup, Checkpoints: cfg.Checkpoints, Partition: partition,
 		}, logger)
 		if err != nil {
@@ -118,7 +139,7 @@ func New(cfg Config) (*Router, error) {
 			_, err = cfg.Service.HandleTrigger(msg.Context(), ev)
 			return err
 		})
-		h.AddMiddleware(track(p), poison, retry.Middleware)
+		h.AddMiddleware(chain(p)...)
 	}
 
 	p := &progress{}
@@ -126,19 +147,19 @@ func New(cfg Config) (*Router, error) {
 	// The timers' index lives in memory: it is rebuilt from the log at
 	// every start, so its subscription keeps no checkpoint.
 	sub, err := watermillstore.NewSubscriber(cfg.Store, watermillstore.SubscriberConfig{
-		Topics: everything(p, isSituation), Partition: &watermillstore.Partition{Index: 0, Count: 1, Key: ownKey(p, 0, 1)},
+		Topics: p.selection(isSituation, func(eventstore.RecordedEvent) bool { return true }),
 	}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("saga router: timers subscriber: %w", err)
 	}
-	h := r.AddNoPublisherHandler("situation-timers", "situation-", sub, func(msg *message.Message) error {
+	h := r.AddNoPublisherHandler("situation-timers", situation.StreamPrefix, sub, func(msg *message.Message) error {
 		ev, err := eventOf(msg)
 		if err != nil {
 			return err
 		}
 		return cfg.Timers.Apply(ev)
 	})
-	h.AddMiddleware(track(p), poison, retry.Middleware)
+	h.AddMiddleware(chain(p)...)
 	return rt, nil
 }
 
@@ -165,27 +186,44 @@ func (r *Router) Settled(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// everything subscribes to the whole log (so that progress sees every
-// position) and lets through what the handler wants.
-func everything(p *progress, want func(eventstore.RecordedEvent) bool) watermillstore.TopicMapper {
+// selection subscribes to the whole log, so that progress sees every
+// position, and lets through what the handler wants. It notes an event as
+// owned before noting it as seen, so that Settled never counts an event as
+// seen before it counts it as due.
+func (p *progress) selection(want, owns func(eventstore.RecordedEvent) bool) watermillstore.TopicMapper {
 	return func(string) watermillstore.Selection {
 		return watermillstore.Selection{Match: func(ev eventstore.RecordedEvent) bool {
+			ok := want(ev)
+			if ok && owns(ev) {
+				storeMax(&p.own, ev.Position)
+			}
 			storeMax(&p.seen, ev.Position)
-			return want(ev)
+			return ok
 		}}
 	}
 }
 
-// ownKey partitions by person (the event's person, mother or first
-// spouse) and notes the events this partition will deliver.
-func ownKey(p *progress, index, count int) func(eventstore.RecordedEvent) string {
-	return func(ev eventstore.RecordedEvent) string {
-		key := partitionKey(ev)
-		if watermillstore.PartitionOf(key, count) == index {
-			storeMax(&p.own, ev.Position)
-		}
-		return key
+// memoKey keeps the partition key that selection computed for an event, so
+// that the subscriber's own partition check right after it does not decode
+// the payload again.
+type memoKey struct{ last atomic.Pointer[keyAt] }
+
+type keyAt struct {
+	pos eventstore.Position
+	key string
+}
+
+func (m *memoKey) remember(ev eventstore.RecordedEvent) string {
+	k := partitionKey(ev)
+	m.last.Store(&keyAt{ev.Position, k})
+	return k
+}
+
+func (m *memoKey) of(ev eventstore.RecordedEvent) string {
+	if k := m.last.Load(); k != nil && k.pos == ev.Position {
+		return k.key
 	}
+	return partitionKey(ev)
 }
 
 func track(p *progress) message.HandlerMiddleware {
@@ -202,7 +240,64 @@ func track(p *progress) message.HandlerMiddleware {
 	}
 }
 
-func isTrigger(ev eventstore.RecordedEvent) bool { return strings.HasPrefix(ev.Stream, "person-") }
+// deadLetter records in DeadLetterStream an event its handler still fails
+// on after the retries, and lets it be acknowledged so that it never holds
+// up the events after it. A failure of the system rather than of the event
+// (the router stopping, an overloaded or closed store) is returned instead:
+// the event is delivered again later, not given up.
+func deadLetter(pub message.Publisher) message.HandlerMiddleware {
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			out, err := h(msg)
+			if err == nil || msg.Context().Err() != nil || transient(err) {
+				return out, err
+			}
+			if perr := pub.Publish(DeadLetterStream, deadLetterOf(msg, err)); perr != nil {
+				return out, errors.Join(err, fmt.Errorf("dead letter: %w", perr))
+			}
+			return out, nil
+		}
+	}
+}
+
+func transient(err error) bool {
+	for _, target := range []error{eventstore.ErrOverloaded, eventstore.ErrClosed, context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// deadLetterOf is the dead letter of a delivered event. Its message UUID is
+// the event's id, so the publisher derives one dead-letter id per event:
+// an event that fails again after a redelivery adds nothing. The keys the
+// store assigns (event_id, stream, position...) are stored under
+// origin_*; the type is renamed (DeadLetterTypePrefix) and kept as
+// origin_event_type.
+func deadLetterOf(msg *message.Message, err error) *message.Message {
+	md := make(message.Metadata, len(msg.Metadata)+4)
+	for k, v := range msg.Metadata {
+		md[k] = v
+	}
+	typ := md.Get(watermillstore.MetadataEventType)
+	md.Set(watermillstore.MetadataEventType, DeadLetterTypePrefix+typ)
+	md.Set(watermillstore.OriginPrefix+watermillstore.MetadataEventType, typ)
+	md.Set(watermillstore.MetadataCausationID, md.Get(watermillstore.MetadataEventID))
+	md.Set(middleware.ReasonForPoisonedKey, err.Error())
+	md.Set(middleware.PoisonedHandlerKey, message.HandlerNameFromCtx(msg.Context()))
+
+	id := md.Get(watermillstore.MetadataEventID)
+	if id == "" {
+		id = msg.UUID
+	}
+	dl := message.NewMessage(id, msg.Payload)
+	dl.Metadata = md
+	dl.SetContext(msg.Context())
+	return dl
+}
+
+func isTrigger(ev eventstore.RecordedEvent) bool { return strings.HasPrefix(ev.Stream, triggerTopic) }
 
 func isSituation(ev eventstore.RecordedEvent) bool {
 	return strings.HasPrefix(ev.Stream, situation.StreamPrefix)
@@ -249,38 +344,25 @@ func eventOf(msg *message.Message) (eventstore.RecordedEvent, error) {
 	if err != nil {
 		return eventstore.RecordedEvent{}, fmt.Errorf("message %s: position: %w", msg.UUID, err)
 	}
+	recorded, err := time.Parse(time.RFC3339Nano, md.Get(watermillstore.MetadataRecordedAt))
+	if err != nil {
+		return eventstore.RecordedEvent{}, fmt.Errorf("message %s: recorded_at: %w", msg.UUID, err)
+	}
 	rev, _ := strconv.ParseUint(md.Get(watermillstore.MetadataRevision), 10, 64)
+	schema, _ := strconv.Atoi(md.Get(watermillstore.MetadataSchemaVersion))
 	ev := eventstore.RecordedEvent{Stream: md.Get(watermillstore.MetadataStream), Revision: rev, Position: pos}
-	ev.ID, ev.Type, ev.Data = id, md.Get(watermillstore.MetadataEventType), json.RawMessage(msg.Payload)
-	ev.Metadata.CorrelationID = md.Get(watermillstore.MetadataCorrelationID)
-	ev.Metadata.CausationID = md.Get(watermillstore.MetadataCausationID)
-	if t, err := time.Parse(time.RFC3339Nano, md.Get(watermillstore.MetadataRecordedAt)); err == nil {
-		ev.Metadata.RecordedAt = t
-	} else {
-		return ev, fmt.Errorf("message %s: recorded_at: %w", msg.UUID, err)
+	ev.ID, ev.Type, ev.SchemaVersion, ev.Data = id, md.Get(watermillstore.MetadataEventType), schema, json.RawMessage(msg.Payload)
+	ev.Metadata = eventstore.Metadata{
+		RecordedAt:       recorded,
+		Source:           md.Get(watermillstore.MetadataSource),
+		SourceEventID:    md.Get(watermillstore.MetadataSourceEventID),
+		CorrelationID:    md.Get(watermillstore.MetadataCorrelationID),
+		CausationID:      md.Get(watermillstore.MetadataCausationID),
+		Actor:            md.Get(watermillstore.MetadataActor),
+		CatalogueVersion: md.Get(watermillstore.MetadataCatalogueVersion),
 	}
 	if t, err := time.Parse(time.RFC3339Nano, md.Get(watermillstore.MetadataOccurredAt)); err == nil {
 		ev.Metadata.OccurredAt = t
 	}
 	return ev, nil
 }
-
-// deadLetters gives a poisoned message an id of its own: the store keeps
-// event ids unique, and the original event is already stored.
-type deadLetters struct{ message.Publisher }
-
-func (d deadLetters) Publish(topic string, msgs ...*message.Message) error {
-	out := make([]*message.Message, len(msgs))
-	for i, m := range msgs {
-		c := m.Copy()
-		c.UUID = uuid.NewSHA1(deadLetterNS, []byte(m.UUID)).String()
-		c.Metadata.Set(watermillstore.MetadataEventType, "deadletter."+m.Metadata.Get(watermillstore.MetadataEventType))
-		out[i] = c
-	}
-	if err := d.Publisher.Publish(topic, out...); err != nil {
-		return fmt.Errorf("dead letter: %w", err)
-	}
-	return nil
-}
-
-var deadLetterNS = uuid.MustParse("0d6e3c55-8f0e-5a54-a1c1-3f4a7c2d9e61")
