@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/components/metrics"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"lifesituations/adapters/watermillstore"
 	"lifesituations/domain/eventstore"
@@ -56,6 +58,44 @@ type Config struct {
 	Partitions  int                        // trigger handlers splitting the person space; 1 when < 1
 	MaxRetries  int                        // retries before an event is dead-lettered; 3 when 0, none when < 0
 	Logger      *slog.Logger
+	// Metrics, when set, receives the router's metrics: Watermill's
+	// handler metrics and lifesituations_saga_* (situations opened, dead
+	// letters, how far the handlers lag behind the log).
+	Metrics prometheus.Registerer
+}
+
+// meters are the router's own metrics; nil counters when not registered.
+type meters struct {
+	opened      *prometheus.CounterVec
+	deadLetters prometheus.Counter
+}
+
+func newMeters(reg prometheus.Registerer, r *message.Router, rt *Router) (meters, error) {
+	m := meters{
+		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "lifesituations", Subsystem: "saga", Name: "situations_opened_total",
+			Help: "Life situations opened, by kind.",
+		}, []string{"kind"}),
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "lifesituations", Subsystem: "saga", Name: "dead_letters_total",
+			Help: "Events a saga handler gave up on after its retries (see the deadletter stream).",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "lifesituations", Subsystem: "saga", Name: "lag_events",
+		Help: "Events stored but not yet handled by the slowest saga handler.",
+	}, func() float64 { return float64(rt.lag()) })
+	for _, c := range []prometheus.Collector{m.opened, m.deadLetters, lag} {
+		if err := reg.Register(c); err != nil {
+			return m, fmt.Errorf("saga router metrics: %w", err)
+		}
+	}
+	wm := metrics.NewPrometheusMetricsBuilder(reg, "lifesituations", "saga_router")
+	wm.AddPrometheusRouterMetrics(r)
+	return m, nil
 }
 
 // Router is the running saga router.
@@ -100,14 +140,18 @@ func New(cfg Config) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("saga router: publisher: %w", err)
 	}
+	rt := &Router{router: r, store: cfg.Store}
+	m, err := newMeters(cfg.Metrics, r, rt)
+	if err != nil {
+		return nil, err
+	}
 	retry := middleware.Retry{MaxRetries: cfg.MaxRetries, InitialInterval: 50 * time.Millisecond, MaxInterval: time.Second, Multiplier: 2, Logger: logger}
 	// The recoverer goes innermost: a panic becomes an error that is retried
 	// and dead-lettered like any other, instead of a nack that would deliver
 	// the event again forever and hold up its whole partition.
 	chain := func(p *progress) []message.HandlerMiddleware {
-		return []message.HandlerMiddleware{track(p), deadLetter(pub), retry.Middleware, middleware.Recoverer}
+		return []message.HandlerMiddleware{track(p), deadLetter(pub, m.deadLetters), retry.Middleware, middleware.Recoverer}
 	}
-	rt := &Router{router: r, store: cfg.Store}
 
 	for i := range cfg.Partitions {
 		p := &progress{}
@@ -136,7 +180,12 @@ func New(cfg Config) (*Router, error) {
 			if err != nil {
 				return err
 			}
-			_, err = cfg.Service.HandleTrigger(msg.Context(), ev)
+			openings, err := cfg.Service.HandleTrigger(msg.Context(), ev)
+			for _, o := range openings {
+				if o.Opened {
+					m.opened.WithLabelValues(o.Kind).Inc()
+				}
+			}
 			return err
 		})
 		h.AddMiddleware(chain(p)...)
@@ -171,6 +220,25 @@ func (r *Router) Running() chan struct{} { return r.router.Running() }
 
 // Close stops the router.
 func (r *Router) Close() error { return r.router.Close() }
+
+// lag is how many positions the slowest handler is behind the log.
+func (r *Router) lag() uint64 {
+	last, err := r.store.LastPosition(context.Background())
+	if err != nil {
+		return 0
+	}
+	var behind uint64
+	for _, p := range r.progress {
+		seen, own, handled := p.seen.Load(), p.own.Load(), p.handled.Load()
+		if seen < last {
+			behind = max(behind, last-seen)
+		}
+		if handled < own {
+			behind = max(behind, own-handled)
+		}
+	}
+	return behind
+}
 
 // Settled reports whether every handler has handled everything stored so far.
 func (r *Router) Settled(ctx context.Context) (bool, error) {
@@ -245,7 +313,7 @@ func track(p *progress) message.HandlerMiddleware {
 // up the events after it. A failure of the system rather than of the event
 // (the router stopping, an overloaded or closed store) is returned instead:
 // the event is delivered again later, not given up.
-func deadLetter(pub message.Publisher) message.HandlerMiddleware {
+func deadLetter(pub message.Publisher, given prometheus.Counter) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			out, err := h(msg)
@@ -255,6 +323,7 @@ func deadLetter(pub message.Publisher) message.HandlerMiddleware {
 			if perr := pub.Publish(DeadLetterStream, deadLetterOf(msg, err)); perr != nil {
 				return out, errors.Join(err, fmt.Errorf("dead letter: %w", perr))
 			}
+			given.Inc()
 			return out, nil
 		}
 	}

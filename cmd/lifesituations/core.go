@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"lifesituations/adapters/sagarouter"
@@ -39,6 +40,7 @@ type coreConfig struct {
 	agencyDelay  time.Duration // simulated agencies decide this long after a confirmation
 	partitions   int           // saga handlers splitting the person space
 	tick         time.Duration // how often the calendar and timers look at the clock
+	metrics      prometheus.Registerer
 }
 
 // core is the proactive part of the server: the register and cabinet
@@ -99,7 +101,7 @@ func openCore(store eventstore.Store, clk clock.Clock, cfg coreConfig, log *slog
 	}
 	if c.router, err = sagarouter.New(sagarouter.Config{
 		Store: store, Service: c.service, Timers: c.timers, Checkpoints: c.checkpoints,
-		Partitions: cfg.partitions, Logger: log,
+		Partitions: cfg.partitions, Logger: log, Metrics: cfg.metrics,
 	}); err != nil {
 		return nil, err
 	}

@@ -147,7 +147,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := persons.Rebuild(ctx, store); err != nil {
 		return fmt.Errorf("rebuild the register of known persons: %w", err)
 	}
-	cfg.core.data = cfg.data
+	cfg.core.data, cfg.core.metrics = cfg.data, metrics
 	core, err := openCore(store, clk, cfg.core, log)
 	if err != nil {
 		return err

@@ -274,6 +274,20 @@ func TestBirthOfChildThroughHTTP(t *testing.T) {
 	setClock(t, s, t0.Add(2*time.Minute))
 	maria.stepsOf("birth-of-child")
 
+	t.Run("operators see the situations opened", func(t *testing.T) {
+		m := string(do(t, "GET", s.url+"/metrics", "", "", nil).body)
+		for _, want := range []string{
+			`lifesituations_saga_situations_opened_total{kind="birth-of-child"} 2`,
+			"lifesituations_saga_dead_letters_total 0",
+			"lifesituations_saga_lag_events 0",
+			"lifesituations_saga_router_handler_execution_time_seconds",
+		} {
+			if !strings.Contains(m, want) {
+				t.Errorf("metrics lack %q", want)
+			}
+		}
+	})
+
 	t.Run("a foreign mother is refused maternity capital with the reason", func(t *testing.T) {
 		steps := signIn(t, s, foreigner).stepsOf("birth-of-child")
 		mc := steps["maternity-capital"]
