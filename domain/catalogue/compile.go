@@ -200,9 +200,11 @@ func (c *compiler) compileSpec(e envs, subject *cel.Env, sp *stepSpec, taken map
 	env := c.compileBindings(subject, sp.lets, taken)
 	for _, r := range sp.rules {
 		c.compile(env, r.condition, wantBool)
+		c.checkPlaceholders(env, r.reason, r.condition, "reason")
 	}
 	for _, n := range sp.notes {
 		c.compile(env, n.condition, wantBool)
+		c.checkPlaceholders(env, n.text, n.condition, "text")
 	}
 	for _, b := range sp.prefill {
 		c.compile(env, b.e, wantAny)

@@ -328,7 +328,7 @@ func (ev *evaluation) judge(d *StepDecision, eff *effective, vars map[string]any
 		d.Rules = append(d.Rules, RuleCheck{Rule: r.id, Passed: ok, LegalBasis: r.legalBasis})
 		if !ok {
 			rejected = true
-			d.Reasons = append(d.Reasons, Reason{Kind: ReasonRule, Rule: r.id, Text: r.reason, LegalBasis: r.legalBasis})
+			d.Reasons = append(d.Reasons, Reason{Kind: ReasonRule, Rule: r.id, Text: fillText(r.reason, vars), LegalBasis: r.legalBasis})
 		}
 	}
 	for _, n := range eff.notes {
@@ -337,7 +337,7 @@ func (ev *evaluation) judge(d *StepDecision, eff *effective, vars map[string]any
 			return err
 		}
 		if ok {
-			d.Reasons = append(d.Reasons, Reason{Kind: ReasonNote, Text: n.text, LegalBasis: n.legalBasis})
+			d.Reasons = append(d.Reasons, Reason{Kind: ReasonNote, Text: fillText(n.text, vars), LegalBasis: n.legalBasis})
 		}
 	}
 	switch {

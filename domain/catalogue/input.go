@@ -23,9 +23,16 @@ type Person struct {
 	Parents  []string `cel:"parents" json:"parents"`
 	// Incomes maps a year ("2024") to the annual income reported, in roubles.
 	Incomes map[string]float64 `cel:"incomes" json:"incomes"`
-	// Granted lists the service codes already granted to the person.
+	// Granted lists the service codes already granted to the person (as
+	// applicant or beneficiary); a grant of a service allowing opt-out
+	// counts while it is not withdrawn.
 	Granted []string `cel:"granted" json:"granted"`
 	Dead    bool     `cel:"dead" json:"dead"`
+
+	// PreviousFamilyName is the family name before the latest change of it
+	// (by marriage), empty when it never changed: a decision taken on the
+	// change reads the register with the change already made.
+	PreviousFamilyName string `cel:"previous_family_name" json:"previous_family_name,omitempty"`
 }
 
 // Input is everything a decision depends on. Nothing else is read, so the
