@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -135,18 +136,57 @@ func (s *State) Expire(draftID uuid.UUID, notice *catalogue.StepDecision, now ti
 	return recs
 }
 
-// WithdrawDraftsOf withdraws every open draft whose applicant is person
-// (the applicant died): the cause is the death event.
-func (s *State) WithdrawDraftsOf(person, reason string, cause uuid.UUID, now time.Time) []Record {
+// Pending reports whether a draft still waits: open, or submitted and not
+// yet decided by the agency.
+func (d *Draft) Pending() bool {
+	return d.Status == StatusOpen || (d.Status == StatusConfirmed && !d.Decided)
+}
+
+// Withdrawal order: why drafts are withdrawn and whom to tell.
+type WithdrawOrder struct {
+	Reason      string
+	Explanation catalogue.Text
+	Cause       uuid.UUID
+	// Notify are told of every withdrawal, besides whoever the step
+	// concerns (the situation's person and participants, the step's
+	// applicant and beneficiary).
+	Notify []string
+	// NotifyFor are told as well of a step whose beneficiary is the key
+	// (a minor child's other parent).
+	NotifyFor map[string][]string
+	// Exclude are never told (the deceased).
+	Exclude []string
+}
+
+// WithdrawDraftsOf withdraws every draft of applicant person that still
+// waits (open, or submitted with the agency's decision pending): a later
+// event ended it, the applicant's death. Repeating it records nothing.
+func (s *State) WithdrawDraftsOf(person string, o WithdrawOrder, now time.Time) []Record {
 	var recs []Record
 	for _, st := range s.Steps {
-		if st.Draft == nil || st.Draft.Status != StatusOpen || st.Decision.Applicant != person {
+		if st.Draft == nil || !st.Draft.Pending() || st.Decision.Applicant != person {
 			continue
 		}
-		recs = append(recs, Record{ID: EventID(s.Opened.SituationID, "withdrawn/"+st.ID.String()), Type: TypeDraftWithdrawn,
-			Data: DraftWithdrawn{SituationID: s.Opened.SituationID, DraftID: st.ID, Reason: reason, CauseID: cause, At: now}})
+		d := st.Decision
+		told := append(slices.Clone(o.Notify), s.Opened.PersonID)
+		told = append(append(told, s.Opened.Participants...), d.Applicant, d.Beneficiary)
+		told = append(told, o.NotifyFor[d.Beneficiary]...)
+		e := DraftWithdrawn{SituationID: s.Opened.SituationID, DraftID: st.ID, Reason: o.Reason, Explanation: o.Explanation,
+			Notify: others(told, o.Exclude), CauseID: o.Cause, At: now}
+		recs = append(recs, Record{ID: EventID(s.Opened.SituationID, "withdrawn/"+st.ID.String()), Type: TypeDraftWithdrawn, Data: e})
 	}
 	return recs
+}
+
+// others is ids without repeats, empties and those in exclude, in order.
+func others(ids, exclude []string) []string {
+	var out []string
+	for _, id := range ids {
+		if id != "" && !slices.Contains(out, id) && !slices.Contains(exclude, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // AgencyDecide records the agency's decision on a submitted draft; nothing
@@ -186,7 +226,24 @@ func (s *State) WithdrawGrant(grantID uuid.UUID, by string, now time.Time) ([]Re
 		return nil, fmt.Errorf("grant %s (%s) does not allow opting out: %w", grantID, st.Decision.Service, ErrConflict)
 	}
 	return []Record{{ID: EventID(s.Opened.SituationID, "grant-withdrawn/"+grantID.String()), Type: TypeGrantWithdrawn,
-		Data: GrantWithdrawn{SituationID: s.Opened.SituationID, GrantID: grantID, Reason: "opt-out", By: by, At: now}}}, nil
+		Data: GrantWithdrawn{SituationID: s.Opened.SituationID, GrantID: grantID, Reason: ReasonOptOut, By: by, At: now}}}, nil
+}
+
+// SupersedeGrant withdraws a grant of a standing service (one that allows
+// opting out: a place in a queue) that a newer grant of the same service to
+// the same beneficiary replaced. Nothing when it is withdrawn already, or
+// when it is not a standing grant.
+func (s *State) SupersedeGrant(grantID uuid.UUID, by GrantRef, why catalogue.Text, actor string, now time.Time) ([]Record, error) {
+	st, ok := s.grants[grantID]
+	if !ok {
+		return nil, fmt.Errorf("grant %s: %w", grantID, ErrNotFound)
+	}
+	if st.Grant.Withdrawn || !st.Decision.OptOut || by.Grant == grantID {
+		return nil, nil
+	}
+	return []Record{{ID: EventID(s.Opened.SituationID, "grant-withdrawn/"+grantID.String()), Type: TypeGrantWithdrawn,
+		Data: GrantWithdrawn{SituationID: s.Opened.SituationID, GrantID: grantID, Reason: ReasonSuperseded,
+			Explanation: why, ReplacedBy: &by, By: actor, At: now}}}, nil
 }
 
 // Rate records a citizen's rating of the situation (the last one counts).

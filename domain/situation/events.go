@@ -137,13 +137,32 @@ type DraftExpired struct {
 	At          time.Time `json:"at"`
 }
 
-// DraftWithdrawn: a later event cancelled an open draft (the applicant died).
+// DraftWithdrawn: a later event cancelled a draft that was open or
+// submitted and not yet decided (the applicant died): the agency's pending
+// decision goes with it.
 type DraftWithdrawn struct {
 	SituationID uuid.UUID `json:"situation_id"`
 	DraftID     uuid.UUID `json:"draft_id"`
 	Reason      string    `json:"reason"`
-	CauseID     uuid.UUID `json:"cause_id,omitzero"`
-	At          time.Time `json:"at"`
+	// Explanation says why in words, for the notification.
+	Explanation catalogue.Text `json:"explanation,omitzero"`
+	// Notify are the persons told of the withdrawal (when the applicant
+	// died, whoever else is concerned); empty: the step's usual addressees.
+	Notify  []string  `json:"notify,omitempty"`
+	CauseID uuid.UUID `json:"cause_id,omitzero"`
+	At      time.Time `json:"at"`
+}
+
+// DraftRef names a draft and its situation.
+type DraftRef struct {
+	Situation uuid.UUID `json:"situation"`
+	Draft     uuid.UUID `json:"draft"`
+}
+
+// GrantRef names a grant and its situation.
+type GrantRef struct {
+	Situation uuid.UUID `json:"situation"`
+	Grant     uuid.UUID `json:"grant"`
 }
 
 // DraftReminded: a reminder of an open draft's deadline was due.
@@ -168,14 +187,27 @@ type ApplicationDecided struct {
 	At          time.Time          `json:"at"`
 }
 
-// GrantWithdrawn: the beneficiary's applicant opted out of a grant.
+// GrantWithdrawn: the beneficiary's applicant opted out of a grant (reason
+// ReasonOptOut), or a newer grant of the same standing service replaced it
+// (ReasonSuperseded: the kindergarten place moved to the new region).
 type GrantWithdrawn struct {
 	SituationID uuid.UUID `json:"situation_id"`
 	GrantID     uuid.UUID `json:"grant_id"`
 	Reason      string    `json:"reason"`
-	By          string    `json:"by"`
-	At          time.Time `json:"at"`
+	// Explanation says why in words, for the notification.
+	Explanation catalogue.Text `json:"explanation,omitzero"`
+	// ReplacedBy is the grant that replaced this one.
+	ReplacedBy *GrantRef `json:"replaced_by,omitempty"`
+	By         string    `json:"by"`
+	At         time.Time `json:"at"`
 }
+
+// Reasons of a withdrawal.
+const (
+	ReasonOptOut     = "opt-out"
+	ReasonSuperseded = "superseded"
+	ReasonDied       = "applicant-died"
+)
 
 // Rated: a citizen rated a situation.
 type Rated struct {

@@ -46,6 +46,16 @@ type Step struct {
 	DecidedAt time.Time
 	UpdatedAt time.Time
 	Parent    uuid.UUID
+	// Withdrawal is why a later event withdrew the draft or the grant.
+	Withdrawal *Withdrawal
+}
+
+// Withdrawal is why a step was withdrawn, and whom to tell.
+type Withdrawal struct {
+	Reason      string
+	Explanation catalogue.Text
+	Notify      []string
+	ReplacedBy  *GrantRef
 }
 
 // Draft is a pre-filled application.
@@ -129,6 +139,7 @@ func (s *State) Apply(eventType string, data []byte) error {
 		}
 		return s.onDraft(e.DraftID, eventType, func(st *Step) {
 			st.Draft.Status, st.Outcome, st.UpdatedAt = StatusWithdrawn, OutcomeWithdrawn, e.At
+			st.Withdrawal = &Withdrawal{Reason: e.Reason, Explanation: e.Explanation, Notify: e.Notify}
 		})
 	case TypeDraftReminded:
 		var e DraftReminded
@@ -161,6 +172,7 @@ func (s *State) Apply(eventType string, data []byte) error {
 			return fmt.Errorf("situation %s: %s of unknown grant %s", s.Opened.SituationID, eventType, e.GrantID)
 		}
 		st.Grant.Withdrawn, st.Outcome, st.UpdatedAt = true, OutcomeWithdrawn, e.At
+		st.Withdrawal = &Withdrawal{Reason: e.Reason, Explanation: e.Explanation, ReplacedBy: e.ReplacedBy}
 	case TypeRated:
 		var e Rated
 		if err := decodeInto(data, &e); err != nil {
@@ -202,7 +214,7 @@ func (s *State) onDraft(id uuid.UUID, eventType string, fn func(*Step)) error {
 // the citizen or the agency, closed otherwise.
 func (s *State) Status() string {
 	for _, st := range s.Steps {
-		if st.Draft != nil && (st.Draft.Status == StatusOpen || (st.Draft.Status == StatusConfirmed && !st.Draft.Decided)) {
+		if st.Draft != nil && st.Draft.Pending() {
 			return "open"
 		}
 	}

@@ -259,7 +259,7 @@ func TestFoldsDeclinedAndWithdrawnDrafts(t *testing.T) {
 	})
 	f.later(time.Minute)
 	f.command(b.id, func(st *situation.State, now time.Time) ([]situation.Record, error) {
-		return st.WithdrawDraftsOf(mother, "the applicant died", uuid.New(), now), nil
+		return st.WithdrawDraftsOf(mother, situation.WithdrawOrder{Reason: "the applicant died", Cause: uuid.New()}, now), nil
 	})
 	if d, _ := f.cab.Draft(allowance); d.Status != situation.StatusDeclined {
 		t.Errorf("declined draft = %+v", d)

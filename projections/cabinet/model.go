@@ -69,6 +69,9 @@ type Grant struct {
 	Curator    catalogue.Curator `json:"curator"`
 	// DraftID is the application the grant was made on, if any.
 	DraftID uuid.UUID `json:"draft_id,omitzero"`
+	// ReplacedBy is the grant that replaced a withdrawn one (a
+	// kindergarten place moved to the new region).
+	ReplacedBy uuid.UUID `json:"replaced_by,omitzero"`
 }
 
 // SituationStatus is open while a step waits for the citizen or the agency.

@@ -73,9 +73,21 @@ func (b *batch) deliver(f *folded, st *situation.Step, n Notification, pos event
 // the applicant or was a minor on the day (a newborn is told nothing; their
 // parent is). The birth date comes from the facts the situation was opened
 // with, so a replay addresses the same persons; a beneficiary whose birth
-// date is not among them is addressed.
+// date is not among them is addressed. A draft withdrawn because its
+// applicant died is told to the adults its withdrawal names instead (the
+// other parent, the person who reported the death).
 func (f *folded) addressees(st *situation.Step, on time.Time) []string {
 	d := st.Decision
+	if w := st.Withdrawal; w != nil && w.Notify != nil && st.Draft != nil && st.Outcome == situation.OutcomeWithdrawn {
+		var out []string
+		for _, id := range w.Notify {
+			if p, ok := f.state.Opened.Facts[id]; ok && minorOn(p.BirthDate, on) {
+				continue
+			}
+			out = people(append(out, id)...)
+		}
+		return out
+	}
 	out := people(d.Applicant)
 	if d.Beneficiary == "" || d.Beneficiary == d.Applicant {
 		return out

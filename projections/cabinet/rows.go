@@ -93,6 +93,9 @@ func (f *folded) grant(st *situation.Step) Grant {
 	}
 	if st.Grant.Withdrawn {
 		g.Status, g.WithdrawnAt = GrantWithdrawn, st.UpdatedAt
+		if w := st.Withdrawal; w != nil && w.ReplacedBy != nil {
+			g.ReplacedBy = w.ReplacedBy.Grant
+		}
 	}
 	if st.Draft != nil {
 		// Granted on the application: the entry holds what was confirmed.

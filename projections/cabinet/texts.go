@@ -51,6 +51,9 @@ func outcomeText(eventType string, st *situation.Step) catalogue.Text {
 		}
 		return catalogue.Text{RU: t.RU + ".", EN: t.EN + "."}
 	case situation.OutcomeWithdrawn:
+		if w := st.Withdrawal; w != nil && w.Explanation.RU != "" && w.Explanation.EN != "" {
+			return catalogue.Text{RU: ru + ": " + w.Explanation.RU, EN: en + ": " + w.Explanation.EN}
+		}
 		if st.Grant != nil && st.Grant.Withdrawn {
 			return catalogue.Text{RU: ru + ": вы отказались от услуги, запись в реестре отозвана.",
 				EN: en + ": withdrawn as you asked; the registry entry was revoked."}

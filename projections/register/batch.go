@@ -16,6 +16,9 @@ type batch struct {
 	persons   *bolt.Bucket
 	birthdays *bolt.Bucket
 	steps     *bolt.Bucket
+	drafts    *bolt.Bucket
+	standings *bolt.Bucket
+	held      *bolt.Bucket
 	rows      map[string]*row
 }
 
@@ -32,6 +35,9 @@ func newBatch(tx *bolt.Tx) *batch {
 		persons:   tx.Bucket(bucketPersons),
 		birthdays: tx.Bucket(bucketBirthdays),
 		steps:     tx.Bucket(bucketSteps),
+		drafts:    tx.Bucket(bucketDrafts),
+		standings: tx.Bucket(bucketStanding),
+		held:      tx.Bucket(bucketHeld),
 		rows:      map[string]*row{},
 	}
 }

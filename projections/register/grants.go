@@ -1,8 +1,10 @@
 package register
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -11,20 +13,24 @@ import (
 )
 
 // step is what the register keeps of a drafted step until the agency
-// decides it: application.decided names only the draft, whose id is the
-// step's.
+// decides it (application.decided names only the draft, whose id is the
+// step's), and of a standing grant until it is withdrawn.
 type step struct {
-	Service     string `json:"service"`
-	Applicant   string `json:"applicant"`
-	Beneficiary string `json:"beneficiary"`
+	Service     string    `json:"service"`
+	Applicant   string    `json:"applicant"`
+	Beneficiary string    `json:"beneficiary"`
+	Situation   uuid.UUID `json:"situation,omitzero"`
 }
 
 // stepDecided is the part of situation.StepDecided the register reads.
 type stepDecided struct {
-	StepID   uuid.UUID `json:"step_id"`
-	Decision struct {
+	SituationID uuid.UUID `json:"situation_id"`
+	StepID      uuid.UUID `json:"step_id"`
+	GrantID     uuid.UUID `json:"grant_id"`
+	Decision    struct {
 		Service     string            `json:"service"`
 		Outcome     catalogue.Outcome `json:"outcome"`
+		OptOut      bool              `json:"opt_out"`
 		Applicant   string            `json:"applicant"`
 		Beneficiary string            `json:"beneficiary"`
 	} `json:"decision"`
@@ -36,8 +42,14 @@ type draftClosed struct {
 	Outcome catalogue.Outcome `json:"outcome"`
 }
 
+// grantWithdrawn is the part of situation.GrantWithdrawn the register reads.
+type grantWithdrawn struct {
+	GrantID uuid.UUID `json:"grant_id"`
+}
+
 // applySituation folds a situation event that grants a service or may later
-// lead to a grant; other situation events change no fact.
+// lead to a grant, or withdraws a grant; other situation events change no
+// fact.
 func (b *batch) applySituation(eventType string, data []byte) error {
 	switch eventType {
 	case situation.TypeStepDecided:
@@ -45,9 +57,14 @@ func (b *batch) applySituation(eventType string, data []byte) error {
 		if err := json.Unmarshal(data, &e); err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
-		s := step{Service: e.Decision.Service, Applicant: e.Decision.Applicant, Beneficiary: e.Decision.Beneficiary}
+		s := step{Service: e.Decision.Service, Applicant: e.Decision.Applicant, Beneficiary: e.Decision.Beneficiary, Situation: e.SituationID}
 		switch e.Decision.Outcome {
 		case catalogue.OutcomeGranted:
+			if e.Decision.OptOut && e.GrantID != uuid.Nil {
+				if err := b.standing(e.GrantID, s); err != nil {
+					return err
+				}
+			}
 			return b.granted(s)
 		case catalogue.OutcomeDrafted:
 			return b.keepStep(e.StepID, s)
@@ -59,6 +76,12 @@ func (b *batch) applySituation(eventType string, data []byte) error {
 			return fmt.Errorf("decode: %w", err)
 		}
 		return b.draftClosed(eventType, e)
+	case situation.TypeGrantWithdrawn:
+		var e grantWithdrawn
+		if err := json.Unmarshal(data, &e); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		return b.grantWithdrawn(e.GrantID)
 	}
 	return nil
 }
@@ -88,6 +111,11 @@ func (b *batch) keepStep(id uuid.UUID, s step) error {
 	if err := b.steps.Put(id[:], v); err != nil {
 		return fmt.Errorf("write step %s: %w", id, err)
 	}
+	if s.Applicant != "" && s.Situation != uuid.Nil {
+		if err := b.drafts.Put(draftKey(s.Applicant, id), s.Situation[:]); err != nil {
+			return fmt.Errorf("index draft %s: %w", id, err)
+		}
+	}
 	return nil
 }
 
@@ -99,17 +127,82 @@ func (b *batch) draftClosed(eventType string, e draftClosed) error {
 	if v == nil {
 		return nil
 	}
+	var s step
+	if err := json.Unmarshal(v, &s); err != nil {
+		return fmt.Errorf("decode step %s: %w", e.DraftID, err)
+	}
 	if eventType == situation.TypeApplicationDecided && e.Outcome == catalogue.OutcomeGranted {
-		var s step
-		if err := json.Unmarshal(v, &s); err != nil {
-			return fmt.Errorf("decode step %s: %w", e.DraftID, err)
-		}
 		if err := b.granted(s); err != nil {
 			return err
 		}
+	}
+	if err := b.drafts.Delete(draftKey(s.Applicant, e.DraftID)); err != nil {
+		return fmt.Errorf("unindex draft %s: %w", e.DraftID, err)
 	}
 	if err := b.steps.Delete(e.DraftID[:]); err != nil {
 		return fmt.Errorf("forget step %s: %w", e.DraftID, err)
 	}
 	return nil
+}
+
+// standing records a grant of a service that allows opting out: the person
+// holds it until it is withdrawn.
+func (b *batch) standing(grant uuid.UUID, s step) error {
+	v, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("encode grant %s: %w", grant, err)
+	}
+	if err := b.standings.Put(grant[:], v); err != nil {
+		return fmt.Errorf("write grant %s: %w", grant, err)
+	}
+	for _, id := range holders(s) {
+		if err := b.held.Put(heldKey(id, s.Service, grant), s.Situation[:]); err != nil {
+			return fmt.Errorf("index grant %s: %w", grant, err)
+		}
+	}
+	return nil
+}
+
+// grantWithdrawn forgets a withdrawn standing grant: a person who holds no
+// other grant of the service no longer counts it as granted (an opted-out
+// or replaced kindergarten place is no place).
+func (b *batch) grantWithdrawn(grant uuid.UUID) error {
+	v := b.standings.Get(grant[:])
+	if v == nil {
+		return nil
+	}
+	var s step
+	if err := json.Unmarshal(v, &s); err != nil {
+		return fmt.Errorf("decode grant %s: %w", grant, err)
+	}
+	for _, id := range holders(s) {
+		if err := b.held.Delete(heldKey(id, s.Service, grant)); err != nil {
+			return fmt.Errorf("unindex grant %s: %w", grant, err)
+		}
+		if k, _ := b.held.Cursor().Seek(heldPrefix(id, s.Service)); k != nil && bytes.HasPrefix(k, heldPrefix(id, s.Service)) {
+			continue // another grant of the service is still held
+		}
+		f, err := b.edit(id)
+		if err != nil {
+			return err
+		}
+		if f != nil {
+			f.Granted = slices.DeleteFunc(f.Granted, func(g string) bool { return g == s.Service })
+		}
+	}
+	if err := b.standings.Delete(grant[:]); err != nil {
+		return fmt.Errorf("forget grant %s: %w", grant, err)
+	}
+	return nil
+}
+
+// holders are a grant's applicant and beneficiary, once each.
+func holders(s step) []string {
+	var out []string
+	for _, id := range []string{s.Applicant, s.Beneficiary} {
+		if id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }

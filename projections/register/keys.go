@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Buckets of register.db.
@@ -12,10 +14,21 @@ var (
 	bucketPersons   = []byte("persons")
 	bucketBirthdays = []byte("birthdays")
 	bucketSteps     = []byte("steps")
+	// drafts: applicant 0x00 draft id -> situation id, for every draft
+	// still waiting (open, or submitted and not decided), so that the
+	// drafts of a person who died are found without a scan.
+	bucketDrafts = []byte("drafts")
+	// standing: grant id -> the grant of a service that allows opting out
+	// (a place in a queue), while it is not withdrawn; held: person 0x00
+	// service 0x00 grant id -> situation id, for its applicant and its
+	// beneficiary.
+	bucketStanding = []byte("standing")
+	bucketHeld     = []byte("held")
 
-	allBuckets = [][]byte{bucketMeta, bucketPersons, bucketBirthdays, bucketSteps}
+	allBuckets = [][]byte{bucketMeta, bucketPersons, bucketBirthdays, bucketSteps, bucketDrafts, bucketStanding, bucketHeld}
 
 	keyCheckpoint = []byte("checkpoint")
+	keySchema     = []byte("schema")
 )
 
 // birthdayKey orders the birthday index by month-day, then year: a prefix of
@@ -40,4 +53,21 @@ func decodePosition(b []byte) (uint64, error) {
 		return 0, fmt.Errorf("checkpoint is %d bytes, want 8", len(b))
 	}
 	return binary.BigEndian.Uint64(b), nil
+}
+
+// draftKey is applicant 0x00 draft id.
+func draftKey(applicant string, draft uuid.UUID) []byte {
+	return append(append([]byte(applicant), 0), draft[:]...)
+}
+
+// heldPrefix is person 0x00 service 0x00: the person's standing grants of
+// the service.
+func heldPrefix(person, service string) []byte {
+	k := append([]byte(person), 0)
+	k = append(k, service...)
+	return append(k, 0)
+}
+
+func heldKey(person, service string, grant uuid.UUID) []byte {
+	return append(heldPrefix(person, service), grant[:]...)
 }

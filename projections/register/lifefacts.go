@@ -107,7 +107,9 @@ func (b *batch) married(d *lifeevent.MarriageRegisteredData) error {
 		}
 		f.Spouses = addUnique(f.Spouses, d.SpouseIDs[1-i].String())
 		if name, ok := d.NewFamilyNames[spouse]; ok && name != "" {
-			f.FamilyName = name
+			// The marriage's own decisions read the register with the new
+			// name: they find the old one here.
+			f.PreviousFamilyName, f.FamilyName = f.FamilyName, name
 		}
 	}
 	return nil

@@ -53,6 +53,9 @@ func OpenProjection(path string) (*Projection, error) {
 	}
 	var pos eventstore.Position
 	err = db.Update(func(tx *bolt.Tx) error {
+		if err := upgrade(tx); err != nil {
+			return err
+		}
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -68,6 +71,33 @@ func OpenProjection(path string) (*Projection, error) {
 	p := &Projection{db: db, changed: make(chan struct{}), closed: make(chan struct{})}
 	p.position.Store(pos)
 	return p, nil
+}
+
+// schemaVersion is the layout of the file's rows and indexes. A file of
+// another layout (or of none: before the drafts and standing indexes) is
+// emptied and folded again from the log, which it is derived from.
+const schemaVersion = "2"
+
+func upgrade(tx *bolt.Tx) error {
+	if meta := tx.Bucket(bucketMeta); meta != nil && string(meta.Get(keySchema)) == schemaVersion {
+		return nil
+	}
+	fresh := tx.Bucket(bucketMeta) == nil
+	if !fresh {
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				continue
+			}
+			if err := tx.DeleteBucket(name); err != nil {
+				return fmt.Errorf("drop bucket %s: %w", name, err)
+			}
+		}
+	}
+	meta, err := tx.CreateBucket(bucketMeta)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketMeta, err)
+	}
+	return meta.Put(keySchema, []byte(schemaVersion))
 }
 
 func checkpoint(tx *bolt.Tx) (eventstore.Position, error) {

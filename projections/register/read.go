@@ -8,6 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"lifesituations/domain/catalogue"
+	"lifesituations/domain/situation"
 )
 
 // The reads answer "not known" when the file cannot be read (closed): the
@@ -118,4 +119,40 @@ func (p *Projection) indexed(prefix []byte) []string {
 		return nil
 	})
 	return ids
+}
+
+// DraftsOf lists the drafts person is the applicant of that still wait: open,
+// or submitted and not decided (the drafts to withdraw when they die).
+func (p *Projection) DraftsOf(person string) []situation.DraftRef {
+	var out []situation.DraftRef
+	prefix := append([]byte(person), 0)
+	_ = p.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketDrafts).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var r situation.DraftRef
+			copy(r.Draft[:], k[len(prefix):])
+			copy(r.Situation[:], v)
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out
+}
+
+// StandingGrants lists the grants of service (one that allows opting out)
+// that person holds as applicant or beneficiary and that are not withdrawn.
+func (p *Projection) StandingGrants(person, service string) []situation.GrantRef {
+	var out []situation.GrantRef
+	prefix := heldPrefix(person, service)
+	_ = p.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketHeld).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var r situation.GrantRef
+			copy(r.Grant[:], k[len(prefix):])
+			copy(r.Situation[:], v)
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out
 }

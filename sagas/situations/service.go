@@ -28,6 +28,12 @@ type Register interface {
 	Person(id string) (catalogue.Person, bool)
 	// Family is the person with their parents, children and spouses.
 	Family(id string) map[string]catalogue.Person
+	// DraftsOf lists the drafts person is the applicant of that still
+	// wait: open, or submitted and not decided.
+	DraftsOf(person string) []situation.DraftRef
+	// StandingGrants lists the grants of a service allowing opt-out that
+	// person holds (as applicant or beneficiary) and that are not withdrawn.
+	StandingGrants(person, service string) []situation.GrantRef
 }
 
 // Service decides and records.

@@ -22,6 +22,13 @@ import (
 type register struct {
 	mu     sync.Mutex
 	people map[string]catalogue.Person
+	// drafts and standing answer DraftsOf and StandingGrants (the latter
+	// keyed by person "/" service).
+	drafts   map[string][]situation.DraftRef
+	standing map[string][]situation.GrantRef
+	// afterFamily, when set, runs at the end of each Family read, with the
+	// lock held: the register moves on while the saga decides.
+	afterFamily func()
 }
 
 func (r *register) WaitFor(context.Context, eventstore.Position) error { return nil }
@@ -35,6 +42,9 @@ func (r *register) Person(id string) (catalogue.Person, bool) {
 func (r *register) Family(id string) map[string]catalogue.Person {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.afterFamily != nil {
+		defer r.afterFamily()
+	}
 	out := map[string]catalogue.Person{}
 	if p, ok := r.people[id]; ok {
 		out[id] = p
@@ -45,6 +55,18 @@ func (r *register) Family(id string) map[string]catalogue.Person {
 		}
 	}
 	return out
+}
+
+func (r *register) DraftsOf(person string) []situation.DraftRef {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.drafts[person]
+}
+
+func (r *register) StandingGrants(person, service string) []situation.GrantRef {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.standing[person+"/"+service]
 }
 
 type fixture struct {

@@ -110,6 +110,9 @@ func (t *Timers) Apply(ev eventstore.RecordedEvent) error {
 		}
 		delete(t.drafts, e.DraftID)
 		delete(t.pendingDecisions, e.DraftID)
+		// A submitted draft withdrawn (its applicant died): the agency's
+		// decision is no longer awaited.
+		delete(t.pending, e.DraftID)
 	case situation.TypeApplicationDecided:
 		var e situation.ApplicationDecided
 		if err := json.Unmarshal(ev.Data, &e); err != nil {

@@ -78,6 +78,17 @@ func (s *Service) open(ctx context.Context, sit *catalogue.Situation, ev eventst
 		return o, err
 	} else if !ok {
 		o.Why = fmt.Sprintf("the life event of %s is older than the %d-day window", eventDate, sit.WindowDays)
+		// A death reported late opens no situation (and is not decided:
+		// the parameters of long ago may be unknown), yet it still ends
+		// the deceased's waiting drafts.
+		for _, person := range personIDs(data) {
+			if people[person].Dead {
+				d := catalogue.Decision{Situation: sit.ID, Title: sit.Title}
+				if err := s.withdrawDraftsOf(ctx, person, sit.ID, ev, d, people); err != nil {
+					return o, err
+				}
+			}
+		}
 		return o, nil
 	}
 	d, err := catalogue.Decide(sit, in)
@@ -108,19 +119,25 @@ func (s *Service) open(ctx context.Context, sit *catalogue.Situation, ev eventst
 		return o, err
 	}
 	res, err := s.store.Append(ctx, situation.Stream(id), eventstore.NoStream, events...)
-	if errors.Is(err, eventstore.ErrWrongExpectedRevision) {
+	switch {
+	case errors.Is(err, eventstore.ErrWrongExpectedRevision):
 		// Opened before with other content (e.g. under an earlier catalogue):
 		// a situation is never opened twice for the same trigger.
 		o.Why = "already open"
-		return o, nil
-	}
-	if err != nil {
+	case err != nil:
 		return o, fmt.Errorf("open %s for trigger %s: %w", sit.ID, ev.ID, err)
+	default:
+		s.wrote(res.Position)
+		o.Opened, o.Position = res.Duplicates < len(events), res.Position
+		if !o.Opened {
+			o.Why = "already open"
+		}
 	}
-	s.wrote(res.Position)
-	o.Opened, o.Position = res.Duplicates < len(events), res.Position
-	if !o.Opened {
-		o.Why = "already open"
+	// Opened now or before, its consequences for the other situations may
+	// not all have been recorded (a crash in between): they are repeated,
+	// which records nothing twice.
+	if err := s.after(ctx, id, sit.ID, ev, d, people); err != nil {
+		return o, fmt.Errorf("%s for trigger %s: %w", sit.ID, ev.ID, err)
 	}
 	return o, nil
 }
