@@ -11,20 +11,39 @@ import (
 )
 
 const catalogueUsage = `Usage:
-  lifesituations catalogue check DIR   check a catalogue directory before publishing it
+  lifesituations catalogue check DIR          check a catalogue directory before publishing it
+  lifesituations catalogue test [flags] DIR   run the catalogue's test cases (DIR/tests/*.yaml)
+  lifesituations catalogue doc [flags] [DIR]  print the catalogue's documentation (Markdown)
+
+Run "lifesituations catalogue COMMAND --help" for the details of a command.
 `
 
 // catalogueCmd holds the curators' tools.
-func catalogueCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "check" {
+func catalogueCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, catalogueUsage)
-		if len(args) == 0 {
-			return errors.New("catalogue: which command?")
-		}
+		return errors.New("catalogue: which command?")
+	}
+	switch args[0] {
+	case "check":
+		return catalogueCheck(args[1:], stdout, stderr)
+	case "test":
+		return catalogueTest(ctx, args[1:], stdout, stderr)
+	case "doc":
+		return catalogueDoc(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, catalogueUsage)
+		return nil
+	default:
+		fmt.Fprint(stderr, catalogueUsage)
 		return fmt.Errorf("catalogue: unknown command %q", args[0])
 	}
+}
+
+// catalogueCheck: lifesituations catalogue check DIR.
+func catalogueCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("catalogue check", "Loads every YAML file of DIR as the server would (--catalogue DIR) and lists\nevery problem with its file and line; exits non-zero if there is one.", stderr)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -36,10 +36,11 @@ const (
 // coreConfig configures the proactive core.
 type coreConfig struct {
 	data         string
-	catalogueDir string        // empty: the embedded default catalogue
-	agencyDelay  time.Duration // simulated agencies decide this long after a confirmation
-	partitions   int           // saga handlers splitting the person space
-	tick         time.Duration // how often the calendar and timers look at the clock
+	catalogueDir string               // empty: the embedded default catalogue
+	catalogue    *catalogue.Catalogue // when set, used instead of catalogueDir
+	agencyDelay  time.Duration        // simulated agencies decide this long after a confirmation
+	partitions   int                  // saga handlers splitting the person space
+	tick         time.Duration        // how often the calendar and timers look at the clock
 	metrics      prometheus.Registerer
 }
 
@@ -80,8 +81,10 @@ func openCore(store eventstore.Store, clk clock.Clock, cfg coreConfig, log *slog
 			_ = c.close()
 		}
 	}()
-	if c.catalogue, err = loadCatalogue(cfg.catalogueDir); err != nil {
-		return nil, fmt.Errorf("catalogue: %w", err)
+	if c.catalogue = cfg.catalogue; c.catalogue == nil {
+		if c.catalogue, err = loadCatalogue(cfg.catalogueDir); err != nil {
+			return nil, fmt.Errorf("catalogue: %w", err)
+		}
 	}
 	if c.register, err = register.OpenProjection(filepath.Join(cfg.data, registerFile)); err != nil {
 		return nil, fmt.Errorf("register projection: %w", err)

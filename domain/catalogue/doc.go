@@ -9,7 +9,10 @@
 // # Files
 //
 // Every *.yaml / *.yml file under the directory is read, in lexical path
-// order, and merged. A file is a mapping with any of these keys:
+// order, and merged, except under a directory named `tests` (TestsDir): that
+// is where the curators' test cases live, beside the rules they test
+// (`lifesituations catalogue test DIR` runs them; docs/catalogue.md describes
+// their format). A file is a mapping with any of these keys:
 //
 //	version:     the catalogue version (exactly one file says it)
 //	description: {ru, en}
@@ -98,7 +101,9 @@
 //	event_date   string YYYY-MM-DD: the life event's date
 //	people       map id -> catalogue.Person: id, family_name, given_name, birth_date,
 //	             sex, citizenship, region, time_zone, address, children, parents,
-//	             incomes (map year -> double), granted (service codes), dead
+//	             incomes (map year -> double), granted (service codes; a grant
+//	             opted out of or replaced is not counted), dead,
+//	             previous_family_name (before the last change by marriage)
 //	parent       map: in a follow-up, the confirmed step {service, step, key,
 //	             applicant, beneficiary, item, fields}; otherwise empty
 //	item         the for_each item (applicant, beneficiary and later)
@@ -114,4 +119,10 @@
 // force on event_date; every value read is recorded in the decision.
 // Iterating a map (m.map(k, ...)) has no fixed order: sort a list that is
 // recorded or compared.
+//
+// A rule's reason and a note's text may show the figures the decision used:
+// {{name}} stands for the value of a variable of the rule's scope (a let,
+// applicant, beneficiary, event_date), written for each language (whole
+// numbers with grouped thousands, other numbers with two decimals). A name
+// that is not in scope is a load error.
 package catalogue

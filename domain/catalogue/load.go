@@ -8,8 +8,14 @@ import (
 	"strings"
 )
 
+// TestsDir is the name of the directories Load skips: they hold the
+// curators' test cases of the catalogue (lifesituations catalogue test), which
+// are YAML too but not regulations.
+const TestsDir = "tests"
+
 // Load reads every *.yaml and *.yml file under fsys, in lexical path order,
-// as one catalogue, links and compiles it. A bad catalogue is refused with a
+// as one catalogue, links and compiles it; directories named TestsDir
+// ("tests"), at any depth, are skipped. A bad catalogue is refused with a
 // *LoadError listing every problem with its file and line.
 func Load(fsys fs.FS) (*Catalogue, error) {
 	probs := &problems{}
@@ -18,6 +24,9 @@ func Load(fsys fs.FS) (*Catalogue, error) {
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if d.IsDir() && p != "." && d.Name() == TestsDir {
+			return fs.SkipDir // curators' test cases, not regulations
 		}
 		if d.IsDir() || (path.Ext(p) != ".yaml" && path.Ext(p) != ".yml") {
 			return nil
