@@ -286,6 +286,17 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 	draft2 := "/v1/me/drafts/" + b2.residence.String() + "/confirm"
 	check("POST", draft2, "/v1/me/drafts/{id}/confirm", f.post(draft2, mother, `{"fields":{"family_name":"X"}}`), http.StatusBadRequest)
 	check("POST", draft2, "/v1/me/drafts/{id}/confirm", f.post(draft2, mother, strings.Repeat(" ", 65<<10)), http.StatusRequestEntityTooLarge)
+	// A newer place in the queue replaces b2's (the mother moved region).
+	pos, err = cmds.execute(t.Context(), b2.id, func(st *situation.State, now time.Time) ([]situation.Record, error) {
+		return st.SupersedeGrant(b2.queue, situation.GrantRef{Situation: b.id, Grant: b.queue}, catalogue.Text{RU: "переезд", EN: "moved"}, "system", now)
+	})
+	if err != nil {
+		t.Fatalf("supersede: %v", err)
+	}
+	if err := f.cab.WaitFor(t.Context(), pos); err != nil {
+		t.Fatal(err)
+	}
+	check("GET", "/v1/me/grants", "/v1/me/grants", f.get("/v1/me/grants", mother), http.StatusOK)
 	req, err := http.NewRequest(http.MethodGet, f.server.URL+"/v1/me/grants", nil)
 	if err != nil {
 		t.Fatal(err)
