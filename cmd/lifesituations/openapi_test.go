@@ -1,6 +1,14 @@
 package main
 
 import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"lifesituations/adapters/auth"
+	"lifesituations/adapters/eventstore/embedded"
+	"lifesituations/domain/clock"
 	"os"
 	"slices"
 	"strings"
@@ -8,7 +16,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"lifesituations/adapters/citizenapi"
 	"lifesituations/adapters/httpapi"
 )
 
@@ -35,7 +42,11 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 			}
 		}
 	}
-	served := httpapi.Config{Routes: serverRoutes(nil, citizenapi.New(nil, nil, nil))}.Patterns()
+	routes, pages, err := serverRoutes(nil, testDeps(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := httpapi.Config{Routes: routes, Public: pages}.Patterns()
 	for _, p := range served {
 		if !slices.Contains(documented, p) {
 			t.Errorf("%s is served but not in docs/openapi.yaml", p)
@@ -46,4 +57,28 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 			t.Errorf("%s is in docs/openapi.yaml but not served", p)
 		}
 	}
+}
+
+// testDeps builds the API's dependencies on a core that is opened but not
+// run, over an empty store.
+func testDeps(t *testing.T) apiDeps {
+	t.Helper()
+	dir := t.TempDir()
+	clk := clock.NewManual(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	store, err := embedded.Open(dir, embedded.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	log := slog.New(slog.DiscardHandler)
+	c, err := openCore(store, clk, coreConfig{data: dir, partitions: 1, tick: time.Hour}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.close() })
+	dev, err := auth.NewDev(dir, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apiDeps{core: c, log: log, metrics: prometheus.NewRegistry(), dev: true, tokens: dev, auth: dev}
 }

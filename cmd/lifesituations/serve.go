@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"lifesituations/adapters/auth"
-	"lifesituations/adapters/citizenapi"
 	"lifesituations/adapters/devclock"
 	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/adapters/httpapi"
@@ -173,29 +172,37 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 
-	api := httpapi.Config{
-		Dev:     cfg.mode.value == "dev",
-		Ready:   func() error { return readiness(&ready) },
-		Metrics: promhttp.HandlerFor(metrics, promhttp.HandlerOpts{Registry: metrics}),
-		Routes:  serverRoutes(ingestHandler, citizenapi.New(core.cabinet, core.service, log)),
-		Logger:  log,
-	}
-	if manual != nil {
-		api.Clock = manual
-	}
-	if api.Dev {
+	deps := apiDeps{core: core, log: log, metrics: metrics, dev: cfg.mode.value == "dev"}
+	if deps.dev {
 		dev, err := auth.NewDev(cfg.data, clk)
 		if err != nil {
 			return err
 		}
-		api.Tokens, api.Auth = dev, dev
+		deps.tokens, deps.auth = dev, dev
 	} else {
 		cfg.oidc.Clock = clk
 		oidc, err := auth.NewOIDC(ctx, cfg.oidc)
 		if err != nil {
 			return err
 		}
-		api.Auth = oidc
+		deps.auth = oidc
+	}
+	routes, pages, err := serverRoutes(ingestHandler, deps)
+	if err != nil {
+		return err
+	}
+	api := httpapi.Config{
+		Dev:     deps.dev,
+		Tokens:  deps.tokens,
+		Auth:    deps.auth,
+		Ready:   func() error { return readiness(&ready) },
+		Metrics: promhttp.HandlerFor(metrics, promhttp.HandlerOpts{Registry: metrics}),
+		Routes:  routes,
+		Public:  pages,
+		Logger:  log,
+	}
+	if manual != nil {
+		api.Clock = manual
 	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
@@ -260,14 +267,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// serverRoutes are the endpoints of the public API beyond operations and
-// development (which httpapi serves itself).
-func serverRoutes(ingestHandler http.Handler, citizens *citizenapi.API) []httpapi.Route {
-	return append([]httpapi.Route{
-		{Pattern: "POST /v1/events", Roles: []auth.Role{auth.RoleRegistry}, Handler: ingestHandler},
-	}, citizens.Routes()...)
 }
 
 func openStore(cfg serveConfig, clk clock.Clock) (eventstore.Store, error) {
