@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"lifesituations/adapters/auth"
 	"lifesituations/adapters/httpapi/problem"
 	"lifesituations/domain/lifeevent"
 )
@@ -21,9 +20,10 @@ const (
 
 // authorize checks that the registry sends only as itself and only the
 // types it owns. It returns a 403 naming every offending event.
-func (h *Handler) authorize(principal auth.Principal, items []*item, batch bool) *problem.Problem {
+func (s *Submitter) authorize(from Sender, items []*item, batch bool) *Refusal {
 	var errs []problem.FieldError
 	var indexes []string
+	var distinct []string
 	reasons := make(map[int]string)
 	for _, it := range items {
 		source := it.ce.Source()
@@ -32,10 +32,10 @@ func (h *Handler) authorize(principal auth.Principal, items []*item, batch bool)
 		}
 		t := lifeevent.Type(it.ce.Type())
 		switch {
-		case source != principal.Subject:
+		case source != from.Source:
 			reasons[it.index] = reasonSourceMismatch
 			errs = append(errs, problem.FieldError{Pointer: at(batch, it.index, "/source"),
-				Detail: fmt.Sprintf("source %q is not this token's subject %q", source, principal.Subject)})
+				Detail: fmt.Sprintf("source %q is not %s %q", source, from.credential(), from.Source)})
 		case t.Known() && !t.OwnedBy(source):
 			reasons[it.index] = reasonNotOwner
 			errs = append(errs, problem.FieldError{Pointer: at(batch, it.index, "/type"),
@@ -44,6 +44,7 @@ func (h *Handler) authorize(principal auth.Principal, items []*item, batch bool)
 			continue
 		}
 		indexes = append(indexes, strconv.Itoa(it.index))
+		distinct = appendReason(distinct, reasons[it.index])
 	}
 	if len(errs) == 0 {
 		return nil
@@ -53,7 +54,7 @@ func (h *Handler) authorize(principal auth.Principal, items []*item, batch bool)
 		if !ok {
 			reason = reasonBatchRejected
 		}
-		h.metrics.rejected.WithLabelValues(reason).Inc()
+		s.metrics.rejected.WithLabelValues(reason).Inc()
 	}
 	detail := "this registry may not send this event"
 	if batch {
@@ -61,5 +62,5 @@ func (h *Handler) authorize(principal auth.Principal, items []*item, batch bool)
 	}
 	p := problem.Forbidden(detail)
 	p.Errors = errs
-	return p
+	return refuse(p, distinct...)
 }

@@ -21,9 +21,9 @@ type Accepted struct {
 	Duplicates int `json:"duplicates"`
 }
 
-// commit appends the new events in one AppendMany, folds them into the
-// register so that the next request sees them, and only then answers.
-func (h *Handler) commit(r *http.Request, w http.ResponseWriter, items []*item) int {
+// commit appends the new events in one AppendMany and folds them into the
+// register so that the next submission sees them, and only then answers.
+func (s *Submitter) commit(ctx context.Context, items []*item) (Accepted, *Refusal) {
 	var fresh []*item
 	duplicates := 0
 	for _, it := range items {
@@ -36,28 +36,23 @@ func (h *Handler) commit(r *http.Request, w http.ResponseWriter, items []*item) 
 	appends := streamAppends(fresh)
 	accepted := 0
 	if len(appends) > 0 {
-		timer := prometheus.NewTimer(h.metrics.appendSeconds)
-		results, err := h.store.AppendMany(r.Context(), appends)
+		timer := prometheus.NewTimer(s.metrics.appendSeconds)
+		results, err := s.store.AppendMany(ctx, appends)
 		timer.ObserveDuration()
 		if err != nil {
-			return h.fail(w, h.storeProblem(err, items))
+			return Accepted{}, s.storeRefusal(err, items)
 		}
 		stored := 0
 		for _, res := range results {
 			stored += res.Duplicates
 		}
 		accepted, duplicates = len(fresh)-stored, duplicates+stored
-		h.applyToRegister(r.Context(), appends, results)
+		s.applyToRegister(ctx, appends, results)
 	}
-	h.metrics.accepted.Add(float64(accepted))
-	h.metrics.duplicates.Add(float64(duplicates))
-	h.log.Debug("life events stored", "events", len(items), "accepted", accepted, "duplicates", duplicates)
-
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusAccepted)
-	_ = json.NewEncoder(w).Encode(Accepted{Accepted: accepted, Duplicates: duplicates})
-	return http.StatusAccepted
+	s.metrics.accepted.Add(float64(accepted))
+	s.metrics.duplicates.Add(float64(duplicates))
+	s.log.Debug("life events stored", "events", len(items), "accepted", accepted, "duplicates", duplicates)
+	return Accepted{Accepted: accepted, Duplicates: duplicates}, nil
 }
 
 // streamAppends groups events into one StreamAppend per run of consecutive
@@ -104,11 +99,11 @@ func toStored(it *item) eventstore.Event {
 // applyToRegister folds what was written into the register. When a stream
 // reports duplicates (the same event raced in from another request), the
 // stored versions are folded instead of ours, since only they took effect.
-func (h *Handler) applyToRegister(ctx context.Context, appends []eventstore.StreamAppend, results []eventstore.AppendResult) {
+func (s *Submitter) applyToRegister(ctx context.Context, appends []eventstore.StreamAppend, results []eventstore.AppendResult) {
 	for i, a := range appends {
 		if i < len(results) && results[i].Duplicates == 0 {
 			for _, e := range a.Events {
-				h.apply(eventstore.RecordedEvent{Event: e, Stream: a.Stream})
+				s.apply(eventstore.RecordedEvent{Event: e, Stream: a.Stream})
 			}
 			continue
 		}
@@ -116,44 +111,46 @@ func (h *Handler) applyToRegister(ctx context.Context, appends []eventstore.Stre
 		for _, e := range a.Events {
 			ours[e.ID] = true
 		}
-		err := readStream(ctx, h.store, a.Stream, func(e eventstore.RecordedEvent) {
+		err := readStream(ctx, s.store, a.Stream, func(e eventstore.RecordedEvent) {
 			if ours[e.ID] {
-				h.apply(e)
+				s.apply(e)
 			}
 		})
 		if err != nil {
-			h.log.Error("register may lag: reading back stored events failed", "stream", a.Stream, "error", err)
+			s.log.Error("register may lag: reading back stored events failed", "stream", a.Stream, "error", err)
 		}
 	}
 }
 
-func (h *Handler) apply(e eventstore.RecordedEvent) {
-	if err := h.register.Apply(e); err != nil {
-		h.log.Error("register may lag: folding a stored event failed", "event_id", e.ID, "stream", e.Stream, "error", err)
+func (s *Submitter) apply(e eventstore.RecordedEvent) {
+	if err := s.register.Apply(e); err != nil {
+		s.log.Error("register may lag: folding a stored event failed", "event_id", e.ID, "stream", e.Stream, "error", err)
 	}
 }
 
-// storeProblem answers a failed store call; nothing new was kept that a
+// storeRefusal answers a failed store call; nothing new was kept that a
 // retry would not recognise, since a retry is idempotent.
-func (h *Handler) storeProblem(err error, items []*item) *problem.Problem {
+func (s *Submitter) storeRefusal(err error, items []*item) *Refusal {
 	reason := reasonStoreError
+	distinct := reasonStoreError
 	var p *problem.Problem
 	switch {
 	case errors.Is(err, eventstore.ErrOverloaded):
-		reason = reasonOverloaded
-		p = h.unavailable(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
+		reason, distinct = reasonOverloaded, reasonOverloaded
+		p = s.unavailable(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
 			"the event store is overloaded; nothing was stored; retry later")
 	case errors.Is(err, eventstore.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		h.log.Warn("events not stored", "error", err)
-		p = h.unavailable(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
+		distinct = ReasonUnavailable
+		s.log.Warn("events not stored", "error", err)
+		p = s.unavailable(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
 			"the event store is not available; retry later")
 	default:
-		h.log.Error("events not stored", "error", err)
+		s.log.Error("events not stored", "error", err)
 		p = problem.New(http.StatusInternalServerError, "internal", "Internal error",
 			"the events could not be stored; retry: a resend is never stored twice")
 	}
 	for range items {
-		h.metrics.rejected.WithLabelValues(reason).Inc()
+		s.metrics.rejected.WithLabelValues(reason).Inc()
 	}
-	return p
+	return &Refusal{Problem: p, Reasons: []string{distinct}, Err: err}
 }

@@ -24,8 +24,13 @@ func parseEvent(raw json.RawMessage) (event.Event, []lifeevent.FieldError) {
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return e, diagnose(raw, err)
 	}
+	return e, checkEnvelope(e)
+}
+
+// checkEnvelope checks a decoded event's attributes as parseEvent does.
+func checkEnvelope(e event.Event) []lifeevent.FieldError {
 	if v := e.SpecVersion(); v != event.CloudEventsVersionV1 {
-		return e, []lifeevent.FieldError{malformed("/specversion", "specversion must be \"1.0\", not %q", v)}
+		return []lifeevent.FieldError{malformed("/specversion", "specversion must be \"1.0\", not %q", v)}
 	}
 	var errs []lifeevent.FieldError
 	if err := e.Validate(); err != nil {
@@ -37,7 +42,7 @@ func parseEvent(raw json.RawMessage) (event.Event, []lifeevent.FieldError) {
 	if e.DataBase64 {
 		errs = append(errs, malformed("/data_base64", "data must be a JSON object in data, not base64 in data_base64"))
 	}
-	return e, errs
+	return errs
 }
 
 // diagnose turns an SDK parse failure into field errors. The SDK names the

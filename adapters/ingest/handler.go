@@ -3,9 +3,15 @@
 // An event is validated, given a deterministic id derived from its
 // (source, id) idempotency key, and appended durably to its subject's person
 // stream before the registry gets its 202.
+//
+// The rules live in a transport-free Submitter (validation, ownership,
+// idempotency, the durable append) that the HTTP Handler wraps and that other
+// transports share: adapters/brokeringest feeds it the CloudEvents that
+// registries publish on NATS JetStream.
 package ingest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,9 +19,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/google/uuid"
 
 	"lifesituations/adapters/auth"
 	"lifesituations/adapters/httpapi/problem"
@@ -42,7 +45,7 @@ type Register interface {
 	Apply(eventstore.RecordedEvent) error
 }
 
-// Config of a Handler. Store, Register and Clock are required.
+// Config of a Handler or a Submitter. Store, Register and Clock are required.
 type Config struct {
 	Store    eventstore.Store
 	Register Register
@@ -52,7 +55,7 @@ type Config struct {
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// MaxInFlight is how many requests may be in progress at once; more are
-	// answered 429. It bounds memory to about MaxInFlight * MaxBodyBytes.
+	// answered 429 (HTTP only). It bounds memory to about MaxInFlight * MaxBodyBytes.
 	MaxInFlight int
 	// RetryAfter is suggested to clients refused under load (default 1s).
 	RetryAfter time.Duration
@@ -61,64 +64,37 @@ type Config struct {
 	TimeZoneValid func(name string) bool
 }
 
-// Handler serves POST /v1/events.
+// Handler serves POST /v1/events: the HTTP transport around a Submitter.
 type Handler struct {
-	store      eventstore.Store
-	register   Register
-	clock      clock.Clock
-	metrics    *Metrics
-	log        *slog.Logger
-	validator  lifeevent.Validator
-	slots      chan struct{}
-	retryAfter time.Duration
+	sub     *Submitter
+	metrics *Metrics
+	log     *slog.Logger
+	slots   chan struct{}
 }
 
-// NewHandler checks cfg and returns the handler.
+// NewHandler checks cfg and returns the handler, with its own Submitter.
 func NewHandler(cfg Config) (*Handler, error) {
-	if cfg.Store == nil || cfg.Register == nil || cfg.Clock == nil {
-		return nil, errors.New("ingest: Store, Register and Clock are required")
-	}
-	if cfg.Metrics == nil {
-		m, err := NewMetrics(nil)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Metrics = m
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	sub, err := NewSubmitter(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
-	if cfg.RetryAfter <= 0 {
-		cfg.RetryAfter = time.Second
-	}
-	if cfg.TimeZoneValid == nil {
-		cfg.TimeZoneValid = (&zoneCache{}).valid
-	}
 	return &Handler{
-		store:      cfg.Store,
-		register:   cfg.Register,
-		clock:      cfg.Clock,
-		metrics:    cfg.Metrics,
-		log:        cfg.Logger,
-		validator:  lifeevent.Validator{TimeZoneValid: cfg.TimeZoneValid},
-		slots:      make(chan struct{}, cfg.MaxInFlight),
-		retryAfter: cfg.RetryAfter,
+		sub:     sub,
+		metrics: sub.metrics,
+		log:     sub.log,
+		slots:   make(chan struct{}, cfg.MaxInFlight),
 	}, nil
 }
 
-// item is one event of a request on its way through the handler.
-type item struct {
-	index int
-	ce    event.Event
-	// id is the stored event id, set once the envelope is valid.
-	id        uuid.UUID
-	errs      []lifeevent.FieldError
-	checked   lifeevent.Event
-	duplicate bool
-}
+// Submitter is the handler's transport-free core, for other transports
+// (the broker) to share its register, metrics and rules.
+func (h *Handler) Submitter() *Submitter { return h.sub }
+
+// httpCredential names what authenticated the registry over HTTP.
+const httpCredential = "this token's subject"
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	code := h.serve(w, r)
@@ -149,7 +125,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 	case h.slots <- struct{}{}:
 		defer func() { <-h.slots }()
 	default:
-		return h.fail(w, h.unavailable(http.StatusTooManyRequests, "too-many-requests", "Too many requests",
+		return h.fail(w, h.sub.unavailable(http.StatusTooManyRequests, "too-many-requests", "Too many requests",
 			"too many requests are in progress; nothing was stored; retry later"))
 	}
 
@@ -161,36 +137,25 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 		}
 		return h.fail(w, problem.BadRequest(fmt.Sprintf("could not read the body: %v", err)))
 	}
-	raws, p := split(body, batch)
+	items, p := parseBody(body, batch)
 	if p != nil {
 		return h.fail(w, p)
 	}
-	items := make([]*item, len(raws))
-	for i, raw := range raws {
-		ce, errs := parseEvent(raw)
-		items[i] = &item{index: i, ce: ce, errs: errs}
+	accepted, refusal := h.sub.submit(r.Context(), Sender{Source: principal.Subject, Credential: httpCredential}, items, batch)
+	if refusal != nil {
+		return h.fail(w, refusal.Problem)
 	}
-	h.metrics.batchSize.Observe(float64(len(items)))
-
-	if p := h.authorize(principal, items, batch); p != nil {
-		return h.fail(w, p)
-	}
-	if p := h.validate(r, items, batch); p != nil {
-		return h.fail(w, p)
-	}
-	return h.commit(r, w, items)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusAccepted)
+	_ = json.NewEncoder(w).Encode(accepted)
+	return http.StatusAccepted
 }
 
 func (h *Handler) fail(w http.ResponseWriter, p *problem.Problem) int {
 	h.log.Debug("events refused", "status", p.Status, "detail", p.Detail, "errors", len(p.Errors))
 	problem.Write(w, p)
 	return p.Status
-}
-
-func (h *Handler) unavailable(status int, slug, title, detail string) *problem.Problem {
-	p := problem.New(status, slug, title, detail)
-	p.RetryAfter = h.retryAfter
-	return p
 }
 
 func tooLarge(detail string) *problem.Problem {

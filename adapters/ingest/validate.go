@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -21,9 +20,9 @@ import (
 // fails but is already stored is a resend, not an error: the rules or the
 // register may have changed since it was accepted, and a resend must still
 // be answered as a duplicate. It returns a 400 listing every invalid event.
-func (h *Handler) validate(r *http.Request, items []*item, batch bool) *problem.Problem {
-	now := h.clock.Now()
-	overlay := register.NewOverlay(h.register)
+func (s *Submitter) validate(ctx context.Context, items []*item, batch bool) *Refusal {
+	now := s.clock.Now()
+	overlay := register.NewOverlay(s.register)
 	seen := make(map[uuid.UUID]bool, len(items))
 	var suspects []*item
 	for _, it := range items {
@@ -38,7 +37,7 @@ func (h *Handler) validate(r *http.Request, items []*item, batch bool) *problem.
 		}
 		seen[it.id] = true
 		in := lifeevent.Input{Type: it.ce.Type(), Subject: it.ce.Subject(), Time: it.ce.Time(), Data: it.ce.Data()}
-		checked, errs := h.validator.Validate(in, overlay, now)
+		checked, errs := s.validator.Validate(in, overlay, now)
 		if len(errs) > 0 {
 			it.errs = errs
 			suspects = append(suspects, it)
@@ -47,14 +46,14 @@ func (h *Handler) validate(r *http.Request, items []*item, batch bool) *problem.
 		it.checked = checked
 		overlay.Apply(checked.Payload)
 	}
-	if err := h.forgiveResends(r.Context(), suspects); err != nil {
-		return h.storeProblem(err, items)
+	if err := s.forgiveResends(ctx, suspects); err != nil {
+		return s.storeRefusal(err, items)
 	}
-	return h.invalid(items, batch)
+	return s.invalid(items, batch)
 }
 
 // forgiveResends marks as duplicates the invalid events already stored.
-func (h *Handler) forgiveResends(ctx context.Context, suspects []*item) error {
+func (s *Submitter) forgiveResends(ctx context.Context, suspects []*item) error {
 	streams := make(map[string]map[uuid.UUID]bool)
 	for _, it := range suspects {
 		subject, err := lifeevent.ParseID(it.ce.Subject())
@@ -64,7 +63,7 @@ func (h *Handler) forgiveResends(ctx context.Context, suspects []*item) error {
 		stream := lifeevent.PersonStream(subject)
 		ids, ok := streams[stream]
 		if !ok {
-			if ids, err = storedIDs(ctx, h.store, stream); err != nil {
+			if ids, err = storedIDs(ctx, s.store, stream); err != nil {
 				return err
 			}
 			streams[stream] = ids
@@ -107,12 +106,14 @@ func readStream(ctx context.Context, store eventstore.Store, stream string, fn f
 }
 
 // invalid builds the 400 listing every invalid event, or returns nil.
-func (h *Handler) invalid(items []*item, batch bool) *problem.Problem {
+func (s *Submitter) invalid(items []*item, batch bool) *Refusal {
 	var errs []problem.FieldError
 	var indexes []string
+	var reasons []string
 	for _, it := range items {
 		for _, e := range it.errs {
 			errs = append(errs, problem.FieldError{Pointer: at(batch, it.index, e.Pointer), Detail: e.Detail})
+			reasons = appendReason(reasons, string(e.Reason))
 		}
 		if len(it.errs) > 0 {
 			indexes = append(indexes, strconv.Itoa(it.index))
@@ -126,11 +127,11 @@ func (h *Handler) invalid(items []*item, batch bool) *problem.Problem {
 		if len(it.errs) > 0 {
 			reason = string(it.errs[0].Reason)
 		}
-		h.metrics.rejected.WithLabelValues(reason).Inc()
+		s.metrics.rejected.WithLabelValues(reason).Inc()
 	}
 	detail := "the event is invalid; nothing was stored"
 	if batch {
 		detail = "the events at index " + strings.Join(indexes, ", ") + " are invalid; the batch is atomic, so nothing was stored"
 	}
-	return problem.Validation(detail, errs)
+	return refuse(problem.Validation(detail, errs), reasons...)
 }
