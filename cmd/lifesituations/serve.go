@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"lifesituations/adapters/auth"
+	"lifesituations/adapters/brokeringest"
 	"lifesituations/adapters/devclock"
 	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/adapters/httpapi"
@@ -37,6 +38,7 @@ type serveConfig struct {
 	core                  coreConfig
 	demo                  bool
 	clockStart            string
+	nats                  brokeringest.Config
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -64,6 +66,14 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&cfg.core.partitions, "partitions", 4, "saga handlers splitting the person space (order per person holds)")
 	fs.DurationVar(&cfg.core.tick, "tick", time.Second, "how often the calendar and the timers look at the clock")
 	fs.StringVar(&cfg.clockStart, "clock-start", "", "manual clock: the time it starts at in a new data directory (RFC 3339; default now)")
+	fs.StringVar(&cfg.nats.URL, "nats-url", "", "registries over NATS JetStream: the server URL (empty: only HTTP ingest)")
+	fs.StringVar(&cfg.nats.CredentialsFile, "nats-creds", "", "NATS: the orchestrator's credentials file")
+	fs.StringVar(&cfg.nats.Subject, "nats-subject", brokeringest.DefaultSubject, "NATS: the subjects registries publish on, * for the registry")
+	fs.StringVar(&cfg.nats.DeadLetterSubject, "nats-dead-letter", brokeringest.DefaultDeadLetterSubject, "NATS: where refused messages go, * for the registry")
+	fs.StringVar(&cfg.nats.Stream, "nats-stream", brokeringest.DefaultStream, "NATS: the JetStream stream of registry events")
+	fs.StringVar(&cfg.nats.DeadLetterStream, "nats-dead-letter-stream", brokeringest.DefaultDeadLetterStream, "NATS: the JetStream stream of dead letters")
+	fs.StringVar(&cfg.nats.Durable, "nats-durable", brokeringest.DefaultDurable, "NATS: the durable consumer shared by the orchestrator's processes")
+	fs.IntVar(&cfg.nats.Concurrency, "nats-concurrency", 1, "NATS: messages handled at once (1 keeps each registry's order)")
 	fs.BoolVar(&cfg.demo, "demo", false, "development: load a small demo population, move the manual clock and print tokens to sign in with (implies --clock manual)")
 	if err := parseWithEnv(fs, args); err != nil {
 		return cfg, err
@@ -172,6 +182,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 
+	var brokerDone chan error // stays nil (never ready) without a broker
+	if cfg.nats.URL != "" {
+		cfg.nats.Submitter, cfg.nats.Clock, cfg.nats.Logger, cfg.nats.Registerer = ingestHandler.Submitter(), clk, log, metrics
+		broker, err := brokeringest.New(cfg.nats)
+		if err != nil {
+			return fmt.Errorf("registries over NATS: %w", err)
+		}
+		// Deferred after the store's Close, so it runs before it: nothing
+		// is acknowledged to the broker that the store did not keep.
+		defer broker.Close()
+		brokerDone = make(chan error, 1)
+		go func() { brokerDone <- broker.Run(ctx) }()
+	}
+
 	deps := apiDeps{core: core, log: log, metrics: metrics, dev: cfg.mode.value == "dev"}
 	if deps.dev {
 		dev, err := auth.NewDev(cfg.data, clk)
@@ -248,6 +272,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("http server: %w", err)
 		case err := <-coreDone:
 			return fmt.Errorf("core stopped: %w", err)
+		case err := <-brokerDone:
+			return fmt.Errorf("registries over NATS stopped: %w", err)
 		case <-ctx.Done():
 		}
 	}
