@@ -28,12 +28,16 @@ type FieldError struct {
 
 func (e FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Pointer, e.Detail) }
 
+// pointerEscaper escapes a JSON pointer's reference token (RFC 6901). It is
+// built once: building it per call cost a tenth of ingest's CPU.
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
 // Pointer joins reference tokens into a JSON pointer, escaping "~" and "/".
 func Pointer(tokens ...string) string {
 	var b strings.Builder
 	for _, t := range tokens {
 		b.WriteByte('/')
-		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(t))
+		b.WriteString(pointerEscaper.Replace(t))
 	}
 	return b.String()
 }
