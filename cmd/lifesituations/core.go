@@ -61,9 +61,19 @@ type core struct {
 	checkpoints *watermillstore.BoltCheckpoints
 	tick        time.Duration
 
+	// background is what the API parts run beside the core (their own
+	// projections and relays); run starts them with the rest.
+	background []backgroundTask
+
 	// ticking serialises the calendar's and timers' ticks: the periodic
 	// ticker and a moved manual clock may both ask for one.
 	ticking sync.Mutex
+}
+
+// backgroundTask is work a part runs for as long as the core runs.
+type backgroundTask struct {
+	name string
+	run  func(context.Context) error
 }
 
 // loadCatalogue returns the catalogue in dir, or the embedded default.
@@ -123,6 +133,9 @@ func (c *core) run(ctx context.Context, ready func()) error {
 	g.Go(func() error { return quiet(ctx, c.cabinet.Run(ctx, c.store), "cabinet projection") })
 	g.Go(func() error { return quiet(ctx, c.router.Run(ctx), "saga router") })
 	g.Go(func() error { return quiet(ctx, c.calendar.Run(ctx), "calendar") })
+	for _, b := range c.background {
+		g.Go(func() error { return quiet(ctx, b.run(ctx), b.name) })
+	}
 	g.Go(func() error {
 		select {
 		case <-c.router.Running():
