@@ -100,6 +100,7 @@ func newMeters(reg prometheus.Registerer, r *message.Router, rt *Router) (meters
 
 // Router is the running saga router.
 type Router struct {
+	started  atomic.Bool
 	router   *message.Router
 	store    eventstore.Store
 	progress []*progress
@@ -213,13 +214,23 @@ func New(cfg Config) (*Router, error) {
 }
 
 // Run runs the router until ctx is done.
-func (r *Router) Run(ctx context.Context) error { return r.router.Run(ctx) }
+func (r *Router) Run(ctx context.Context) error {
+	r.started.Store(true)
+	return r.router.Run(ctx)
+}
 
 // Running is closed once every handler is subscribed.
 func (r *Router) Running() chan struct{} { return r.router.Running() }
 
-// Close stops the router.
-func (r *Router) Close() error { return r.router.Close() }
+// Close stops the router. A router that never ran has nothing to stop
+// (Watermill's Close would wait its whole timeout for handlers that never
+// started).
+func (r *Router) Close() error {
+	if !r.started.Load() {
+		return nil
+	}
+	return r.router.Close()
+}
 
 // lag is how many positions the slowest handler is behind the log.
 func (r *Router) lag() uint64 {
