@@ -19,6 +19,7 @@ type apiDeps struct {
 	dev     bool
 	tokens  httpapi.TokenIssuer // development tokens; nil in production
 	auth    auth.Authenticator
+	notify  notifyConfig
 }
 
 // apiPart builds one part of the public API: authenticated routes, and

@@ -39,6 +39,7 @@ type serveConfig struct {
 	demo                  bool
 	clockStart            string
 	nats                  brokeringest.Config
+	notify                notifyConfig
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -74,6 +75,10 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.nats.DeadLetterStream, "nats-dead-letter-stream", brokeringest.DefaultDeadLetterStream, "NATS: the JetStream stream of dead letters")
 	fs.StringVar(&cfg.nats.Durable, "nats-durable", brokeringest.DefaultDurable, "NATS: the durable consumer shared by the orchestrator's processes")
 	fs.IntVar(&cfg.nats.Concurrency, "nats-concurrency", 1, "NATS: messages handled at once (1 keeps each registry's order)")
+	fs.StringVar(&cfg.notify.webhook, "notify-webhook", "", "notifications out: the gateway URL each notification is POSTed to (empty: off)")
+	fs.StringVar(&cfg.notify.topic, "notify-topic", "notifications", "notifications out: the outbound topic")
+	fs.DurationVar(&cfg.notify.retryInitial, "notify-retry-initial", 500*time.Millisecond, "notifications out: the first wait after a failed delivery")
+	fs.DurationVar(&cfg.notify.retryMax, "notify-retry-max", 5*time.Minute, "notifications out: the longest wait between two attempts")
 	fs.BoolVar(&cfg.demo, "demo", false, "development: load a small demo population, move the manual clock and print tokens to sign in with (implies --clock manual)")
 	if err := parseWithEnv(fs, args); err != nil {
 		return cfg, err
@@ -196,7 +201,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		go func() { brokerDone <- broker.Run(ctx) }()
 	}
 
-	deps := apiDeps{core: core, log: log, metrics: metrics, dev: cfg.mode.value == "dev"}
+	deps := apiDeps{core: core, log: log, metrics: metrics, dev: cfg.mode.value == "dev", notify: cfg.notify}
 	if deps.dev {
 		dev, err := auth.NewDev(cfg.data, clk)
 		if err != nil {
