@@ -251,7 +251,10 @@ func (s *State) Rate(score int, comment, by string, now time.Time) ([]Record, er
 	if score < 1 || score > 5 {
 		return nil, fmt.Errorf("score %d: must be 1 to 5: %w", score, ErrInvalid)
 	}
-	what := fmt.Sprintf("rated/%s/%d/%s", by, score, comment)
+	if r := s.Rating; r != nil && r.By == by && r.Score == score && r.Comment == comment {
+		return nil, nil // the same rating again: nothing new
+	}
+	what := fmt.Sprintf("rated/%s/%d", by, s.Ratings+1)
 	return []Record{{ID: EventID(s.Opened.SituationID, what), Type: TypeRated,
 		Data: Rated{SituationID: s.Opened.SituationID, Score: score, Comment: comment, By: by, At: now}}}, nil
 }

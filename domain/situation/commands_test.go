@@ -138,3 +138,32 @@ func TestSupersedeAStandingGrant(t *testing.T) {
 		t.Error("an unknown grant is not an error")
 	}
 }
+
+// A citizen may change their rating and change it back: each change is a
+// new event, and only repeating the rating in force is a no-op.
+func TestRatingsChangeAndChangeBack(t *testing.T) {
+	id := situation.ID("birth-of-child", uuid.New())
+	st := &situation.State{}
+	fold(t, st, situation.Open(situation.Opened{SituationID: id, Kind: "birth-of-child", PersonID: "mother",
+		Participants: []string{"mother"}}, []catalogue.StepDecision{
+		step("grant", "child-snils", catalogue.OutcomeGranted, "mother", "mother", false),
+	}, now)...)
+	seen := map[uuid.UUID]bool{}
+	for i, score := range []int{5, 4, 5} {
+		recs, err := st.Rate(score, "", "mother", now)
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("rating %d (%d): %v %v", i, score, recs, err)
+		}
+		if seen[recs[0].ID] {
+			t.Fatalf("rating %d (%d) reuses an earlier rating's id: the store would drop it as a duplicate", i, score)
+		}
+		seen[recs[0].ID] = true
+		fold(t, st, recs...)
+		if st.Rating.Score != score {
+			t.Fatalf("rating in force %d, want %d", st.Rating.Score, score)
+		}
+	}
+	if recs, err := st.Rate(5, "", "mother", now); err != nil || len(recs) != 0 {
+		t.Errorf("repeating the rating in force: want nothing new, got %v %v", recs, err)
+	}
+}

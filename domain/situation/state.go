@@ -80,8 +80,11 @@ type State struct {
 	Opened Opened
 	Steps  []*Step
 	Rating *Rated
-	byStep map[uuid.UUID]*Step
-	grants map[uuid.UUID]*Step
+	// Ratings counts the ratings given, so that each new one gets an id of
+	// its own (a citizen may change their mind and back again).
+	Ratings int
+	byStep  map[uuid.UUID]*Step
+	grants  map[uuid.UUID]*Step
 }
 
 // IsOpen reports whether the situation has been opened.
@@ -179,6 +182,7 @@ func (s *State) Apply(eventType string, data []byte) error {
 			return err
 		}
 		s.Rating = &e
+		s.Ratings++
 	default:
 		// Events of later schema additions are ignored by older code.
 	}
