@@ -34,7 +34,7 @@ func loadDemo(ctx context.Context, data, baseURL string, now time.Time, stdout i
 	if err != nil {
 		return fmt.Errorf("load the demo population: %w", err)
 	}
-	fmt.Fprintf(stdout, "demo: %d citizens; look at a cabinet with\n", len(citizens))
+	fmt.Fprintf(stdout, "demo: %d citizens; open %s/ in a browser and choose one, or look at a cabinet with\n", len(citizens), baseURL)
 	fmt.Fprintf(stdout, "  curl -s %s/v1/me/situations -H \"Authorization: Bearer $TOKEN\"\n", baseURL)
 	for _, c := range citizens {
 		fmt.Fprintf(stdout, "demo citizen %s (%s): %s\n  TOKEN=%s\n", c.Name, c.PersonID, c.Story, c.Token)
