@@ -29,10 +29,12 @@ type streamAppend struct {
 }
 
 // pendingEvent is an event encoded by its appender, so that the writer only
-// copies it and the caller's slices are not read after Append returns.
+// copies it and the caller's slices are not read after Append returns; sum
+// is the body's digest for the hash chain, also computed by the appender.
 type pendingEvent struct {
 	id   uuid.UUID
 	body []byte
+	sum  chainHash
 }
 
 // Append appends events to one stream; see eventstore.Store.
@@ -80,7 +82,7 @@ func prepare(stream string, expected eventstore.ExpectedRevision, events []event
 		if err != nil {
 			return streamAppend{}, fmt.Errorf("append to %s: event %d: %w", stream, i, err)
 		}
-		a.events[i] = pendingEvent{id: ev.ID, body: body}
+		a.events[i] = pendingEvent{id: ev.ID, body: body, sum: bodySum(body)}
 	}
 	return a, nil
 }

@@ -203,3 +203,16 @@ func BenchmarkSubscribeCatchUp(b *testing.B) {
 	}
 	reportRate(b, b.N*readFixtureEvents)
 }
+
+// BenchmarkVerifyChain checks the chain and the indexes of the whole log.
+func BenchmarkVerifyChain(b *testing.B) {
+	s := readStore(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		breaks, err := s.VerifyChain(context.Background(), nil)
+		if err != nil || len(breaks) > 0 {
+			b.Fatalf("verify: %v, %v", breaks, err)
+		}
+	}
+	reportRate(b, b.N*readFixtureEvents)
+}

@@ -86,7 +86,11 @@ func decodeHeader(b []byte) (header, error) {
 	if d.err != nil {
 		return header{}, d.err
 	}
-	if v[0] != recordV1 {
+	switch v[0] {
+	case recordV1:
+	case recordV2:
+		d.fixed(hashSize)
+	default:
 		return header{}, fmt.Errorf("%w: unknown format %d", errCorrupt, v[0])
 	}
 	h := header{revision: d.uvarint(), stream: d.bytes()}

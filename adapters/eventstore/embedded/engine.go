@@ -180,20 +180,30 @@ func (l *lookup) reset() {
 	}
 }
 
-// initFormat checks the format and returns the last position.
-func (e *engine) initFormat() (eventstore.Position, error) {
+// initFormat checks the format, starting the hash chain of a new store or
+// sealing the records of a store of format 2, and returns where appends
+// continue: the last position and the chain value after it.
+func (e *engine) initFormat() (chainPoint, error) {
 	f, ok, err := e.get(nil, keyFormat)
 	switch {
 	case err != nil:
-		return 0, fmt.Errorf("read format: %w", err)
+		return chainPoint{}, fmt.Errorf("read format: %w", err)
 	case !ok:
-		if err := e.db.Set(keyFormat, []byte{storeFormat}, pebble.Sync); err != nil {
-			return 0, fmt.Errorf("write format: %w", err)
+		if err := e.createChain(); err != nil {
+			return chainPoint{}, fmt.Errorf("write format: %w", err)
+		}
+	case len(f) == 1 && f[0] == storeFormatNoChain:
+		if err := e.sealUnchained(); err != nil {
+			return chainPoint{}, fmt.Errorf("upgrade store format %d to %d (hash chain): %w", storeFormatNoChain, storeFormat, err)
 		}
 	case len(f) != 1 || f[0] != storeFormat:
-		return 0, fmt.Errorf("unsupported store format %v (this build reads %d)", f, storeFormat)
+		return chainPoint{}, fmt.Errorf("unsupported store format %v (this build reads %d and upgrades %d)", f, storeFormat, storeFormatNoChain)
 	}
-	return e.lastPosition()
+	tail, err := e.chainTail()
+	if err != nil {
+		return chainPoint{}, fmt.Errorf("chain head: %w", err)
+	}
+	return tail, nil
 }
 
 // lastPosition finds the last key of the log.

@@ -24,11 +24,24 @@ const (
 	prefixMeta byte = 'm'
 )
 
-var keyFormat = []byte{prefixMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+var (
+	keyFormat = []byte{prefixMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+	// keyChainStart: the last position whose record carries no chain hash
+	// (0 unless the store was upgraded from format 2) | the chain value
+	// after it (see chain.go).
+	keyChainStart = []byte{prefixMeta, 'c', 'h', 'a', 'i', 'n', '0'}
+	// keyChainHead: the last position written | the chain value after it,
+	// written in the batch of every commit.
+	keyChainHead = []byte{prefixMeta, 'c', 'h', 'a', 'i', 'n'}
+)
 
 // storeFormat is the version of the key layout, checked at open. Format 1
-// was the bbolt file events.db.
-const storeFormat byte = 2
+// was the bbolt file events.db; format 2 the Pebble layout without the hash
+// chain, which Open upgrades to format 3 in place (see chain.go).
+const (
+	storeFormat        byte = 3
+	storeFormatNoChain byte = 2
+)
 
 // MaxStreamName is the longest stream name in bytes: the name is prefixed by
 // its length in one byte in the stream index, so that the index of stream

@@ -23,6 +23,9 @@ type planner struct {
 	next       eventstore.Position
 	recordedAt []byte
 	key, val   []byte
+	// chain is the chain hash of the record before next.
+	chain   chainHash
+	chainer *chainer
 
 	// Written by earlier requests of this commit.
 	heads map[string]head
@@ -58,6 +61,7 @@ func newPlanner() *planner {
 		ids:      make(map[uuid.UUID]idTarget),
 		reqHeads: make(map[string]head),
 		reqIDs:   make(map[uuid.UUID]idTarget),
+		chainer:  newChainer(),
 	}
 }
 
@@ -67,7 +71,7 @@ func (p *planner) begin(s *Store, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("encode recorded_at %s: %w", now, err)
 	}
-	p.db.eng, p.cache, p.next, p.recordedAt = s.eng, s.heads, s.next, recordedAt
+	p.db.eng, p.cache, p.next, p.chain, p.recordedAt = s.eng, s.heads, s.next, s.chain, recordedAt
 	p.batch = s.eng.db.NewBatch()
 	clear(p.heads)
 	clear(p.ids)
@@ -222,7 +226,11 @@ func (p *planner) write() error {
 		pos := p.next
 		p.key = appendLogKey(p.key[:0], pos)
 		p.val = appendHeader(p.val[:0], e.rev, e.stream, p.recordedAt)
+		head := len(p.val)
 		p.val = append(p.val, e.ev.body...)
+		// The body's digest comes from the appender.
+		p.chain = p.chainer.linkSum(&p.chain, pos, p.val[:1], p.val[1+hashSize:head], &e.ev.sum)
+		copy(p.val[1:1+hashSize], p.chain[:])
 		if err := p.batch.Set(p.key, p.val, nil); err != nil {
 			return fmt.Errorf("put position %d: %w", pos, err)
 		}
@@ -242,8 +250,12 @@ func (p *planner) write() error {
 }
 
 // writeHeads puts each stream's head once per commit, however many
-// requests of the commit appended to it.
+// requests of the commit appended to it, and the chain's head.
 func (p *planner) writeHeads() error {
+	head := chainPoint{pos: p.next - 1, hash: p.chain}
+	if err := p.batch.Set(keyChainHead, head.encode(), nil); err != nil {
+		return fmt.Errorf("put chain head: %w", err)
+	}
 	for stream, h := range p.heads {
 		p.key = appendHeadKey(p.key[:0], stream)
 		p.val = appendU64(appendU64(p.val[:0], h.last), h.pos)

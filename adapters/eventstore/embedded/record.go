@@ -10,19 +10,28 @@ import (
 	"lifesituations/domain/eventstore"
 )
 
-// recordV1 is the first record format. The version byte leads every record
-// so that a later format (e.g. one carrying a hash chained to the previous
-// record) can be told apart and both can be read.
-const recordV1 byte = 1
+// Record formats. The version byte leads every record. Format 1 (stores of
+// format 2, before the hash chain) is still read: an upgraded store keeps
+// its old records as they were.
+const (
+	recordV1 byte = 1
+	// recordV2 carries the record's chain hash right after the version.
+	recordV2 byte = 2
+)
 
 // record is one event as stored in the log. The global position is the
 // record's key, not part of the record.
 //
-// Layout of format 1, every length an unsigned varint:
+// Layout of format 2, every length an unsigned varint:
 //
-//	version | revision | len stream | recorded_at (len + time binary) | body
+//	version | chain hash (32 bytes) | revision | len stream |
+//	recorded_at (len + time binary) | body
 //	body = id (16 bytes) | len type | schema version (varint) |
 //	       len metadata | metadata fields | len data | data
+//
+// Format 1 is the same without the chain hash. The chain hash is
+// SHA-256(previous record's chain hash | position | header without the
+// chain hash | SHA-256(body)): see chain.go.
 //
 // The header carries what the store decides at commit (revision, stream,
 // recorded_at); the body is what the appender supplied, so it can be encoded
@@ -109,18 +118,20 @@ func appendExtra(dst []byte, extra map[string]string) []byte {
 	return dst
 }
 
-// appendHeader encodes what the store decides at commit; recordedAt is the
-// time's binary form, encoded once per commit.
+// appendHeader encodes what the store decides at commit, in format 2 with
+// a zero chain hash that the writer fills in (setChainHash); recordedAt is
+// the time's binary form, encoded once per commit.
 func appendHeader(dst []byte, rev eventstore.Revision, stream string, recordedAt []byte) []byte {
-	dst = append(dst, recordV1)
+	dst = append(dst, recordV2)
+	dst = append(dst, make([]byte, hashSize)...)
 	dst = binary.AppendUvarint(dst, rev)
 	dst = appendString(dst, stream)
 	dst = binary.AppendUvarint(dst, uint64(len(recordedAt)))
 	return append(dst, recordedAt...)
 }
 
-// encodeRecord encodes a whole record; the writer uses appendHeader and a
-// pre-encoded body instead.
+// encodeRecord encodes a whole record in format 2 with a zero chain hash;
+// the writer uses appendHeader and a pre-encoded body instead.
 func encodeRecord(dst []byte, r *record) ([]byte, error) {
 	t, err := r.Event.Metadata.RecordedAt.AppendBinary(nil)
 	if err != nil {

@@ -9,6 +9,10 @@
 // then replies to each. Readers and subscriptions use short-lived iterators
 // bounded by the last committed position, so they never hold up the writer
 // and never see an event before it is durable.
+//
+// The log is tamper-evident: each record carries a SHA-256 hash chained to
+// the previous record's (chain.go), which VerifyChain checks together with
+// the indexes (verify.go).
 package embedded
 
 import (
@@ -42,9 +46,11 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	// next is the position of the next event; owned by the writer, as are
-	// the planner and the cache of stream heads.
+	// next is the position of the next event and chain the chain hash of
+	// the one before it; owned by the writer, as are the planner and the
+	// cache of stream heads.
 	next  eventstore.Position
+	chain chainHash
 	plan  *planner
 	heads headCache
 	// last is the last committed position, published after each commit.
@@ -69,7 +75,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
-	last, err := eng.initFormat()
+	tail, err := eng.initFormat()
 	if err != nil {
 		_ = eng.close()
 		return nil, fmt.Errorf("open event store in %s: %w", dir, err)
@@ -80,13 +86,14 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		cfg:        cfg,
 		writerDone: make(chan struct{}),
 		closing:    make(chan struct{}),
-		next:       last + 1,
+		next:       tail.pos + 1,
+		chain:      tail.hash,
 		plan:       newPlanner(),
 		heads:      headCache{},
 		commits:    newNotifier(),
 	}
 	s.wake = sync.NewCond(&s.mu)
-	s.last.Store(last)
+	s.last.Store(tail.pos)
 	go s.runWriter()
 	return s, nil
 }

@@ -114,7 +114,7 @@ func (s *Store) commitBatch(batch []*request) error {
 		}
 		s.stats.commits.Add(1)
 		s.stats.events.Add(p.next - s.next)
-		s.next = p.next
+		s.next, s.chain = p.next, p.chain
 		s.heads.update(p.heads)
 		s.last.Store(p.next - 1)
 		s.commits.fire()
