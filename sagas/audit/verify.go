@@ -1,0 +1,948 @@
+// Package audit replays the whole log into fresh state and recomputes every
+// decision the sagas recorded, with the catalogue version it recorded and
+// the register as of the position it recorded, reporting every divergence
+// (lifesituations audit verify).
+//
+// It reads the log twice. The first pass reads only the situation events
+// that lead a decision and the catalogue's publications: it learns at which
+// register positions the decisions looked at the register. The second pass
+// folds every event into a fresh register in a scratch file, stopping at
+// each of those positions to read the families the decisions read, and
+// recomputes each decision as its event comes: the opening's steps with
+// catalogue.Decide, the follow-ups of a confirmed draft and the notice of a
+// missed deadline as the sagas decide them.
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"lifesituations/domain/catalogue"
+	"lifesituations/domain/eventstore"
+	"lifesituations/domain/situation"
+	"lifesituations/projections/register"
+	"lifesituations/sagas/situations"
+)
+
+// CatalogueStream and CataloguePublished: the server records there every
+// catalogue version it runs with (cmd/lifesituations).
+const (
+	CatalogueStream    = "catalogue"
+	CataloguePublished = "catalogue.published"
+)
+
+// Config of a verification.
+type Config struct {
+	// Store is the log, read only.
+	Store eventstore.Store
+	// Catalogues are the versions the auditor supplies (the embedded one
+	// and older ones); decisions of any other are unverifiable.
+	Catalogues []*catalogue.Catalogue
+	// Scratch is a directory for the fresh register; a temporary one when
+	// empty, removed after.
+	Scratch string
+	// Integrity checks the log's hash chain, when the store has one.
+	Integrity func(ctx context.Context, progress func(done, total uint64)) ([]IntegrityBreak, error)
+	// Progress is told how far each phase has got: "chain", "plan" and
+	// "replay", done out of total (log positions).
+	Progress func(phase string, done, total uint64)
+	// Page is the number of events read at once (default 8192).
+	Page int
+}
+
+// Verify replays the log and reports.
+func Verify(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Page <= 0 {
+		cfg.Page = 8192
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = func(string, uint64, uint64) {}
+	}
+	last, err := cfg.Store.LastPosition(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{LastPosition: last, Phases: map[string]string{}, Divergences: []Divergence{},
+		Unverifiable: []Unverifiable{}, Integrity: []IntegrityBreak{}, Catalogues: []CatalogueUse{}}
+	if cfg.Integrity != nil {
+		start := time.Now()
+		breaks, err := cfg.Integrity(ctx, func(done, total uint64) { cfg.Progress("chain", done, total) })
+		if err != nil {
+			return nil, fmt.Errorf("hash chain: %w", err)
+		}
+		rep.ChainChecked = true
+		rep.Integrity = append(rep.Integrity, breaks...)
+		rep.Phases["chain"] = time.Since(start).Round(time.Millisecond).String()
+	} else {
+		rep.ChainNote = "this store has no hash chain check"
+	}
+
+	v := &verifier{cfg: cfg, rep: rep, last: last, catalogues: map[string]*catalogue.Catalogue{},
+		unverifiable: map[string]*Unverifiable{}, verifiedBy: map[string]int{}}
+	for _, c := range cfg.Catalogues {
+		v.catalogues[c.Hash()] = c
+	}
+	start := time.Now()
+	if err := v.plan(ctx); err != nil {
+		return nil, err
+	}
+	rep.Phases["plan"] = time.Since(start).Round(time.Millisecond).String()
+
+	dir := cfg.Scratch
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "lifesituations-audit-"); err != nil {
+			return nil, fmt.Errorf("scratch directory: %w", err)
+		}
+		defer os.RemoveAll(dir)
+	}
+	reg, err := register.OpenScratch(filepath.Join(dir, "register.db"))
+	if err != nil {
+		return nil, fmt.Errorf("fresh register: %w", err)
+	}
+	defer reg.Close()
+	if reg.Position() != 0 {
+		return nil, fmt.Errorf("fresh register: %s is not empty", dir)
+	}
+	v.reg = reg
+	replayStart := time.Now()
+	if err := v.replay(ctx); err != nil {
+		return nil, err
+	}
+	rep.Divergences = append(rep.Divergences, v.lateTasks...)
+	rep.ReplayElapsed = time.Since(start)
+	rep.Phases["replay"] = time.Since(replayStart).Round(time.Millisecond).String()
+	if secs := rep.ReplayElapsed.Seconds(); secs > 0 {
+		rep.EventsPerSec = float64(rep.Events) / secs
+	}
+	v.finish()
+	return rep, nil
+}
+
+// verifier holds a verification's state.
+type verifier struct {
+	cfg        Config
+	rep        *Report
+	last       eventstore.Position
+	reg        *register.Projection
+	catalogues map[string]*catalogue.Catalogue
+
+	// From the plan: the tasks reading the register at each position, in
+	// order; the situations whose state must be folded (those with
+	// follow-ups, notices or orphan decisions); the trigger positions;
+	// the catalogues published.
+	tasks     map[eventstore.Position][]task
+	taskOrder []eventstore.Position
+	needState map[uuid.UUID]bool
+	sitPeople map[uuid.UUID][]string
+	triggers  map[eventstore.Position]triggerSeen
+	published []published
+
+	// During the replay: the families read for each task, the states
+	// folded, the batch being compared.
+	people map[taskKey]map[string]catalogue.Person
+	states map[uuid.UUID]*situation.State
+	run    *run
+
+	unverifiable map[string]*Unverifiable
+	verifiedBy   map[string]int
+	// lateTasks: decisions that read the register past the log's end.
+	lateTasks []Divergence
+}
+
+// task reads the families of persons from the register as of a position.
+type task struct {
+	key     taskKey
+	persons []string
+}
+
+// taskKey names a task: the situation and the position of the event
+// leading the decision (its opening or the confirmation of a draft).
+type taskKey struct {
+	situation uuid.UUID
+	leader    eventstore.Position
+}
+
+type triggerSeen struct {
+	seen bool
+	id   uuid.UUID
+	data []byte
+}
+
+type published struct {
+	position eventstore.Position
+	version  string
+	hash     string
+}
+
+// read pages through the log after position after with filter, reading
+// the next page while the previous one is handled.
+func (v *verifier) read(ctx context.Context, filter eventstore.Filter, fn func([]eventstore.RecordedEvent) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type page struct {
+		events []eventstore.RecordedEvent
+		err    error
+	}
+	pages := make(chan page, 2)
+	go func() {
+		defer close(pages)
+		var after eventstore.Position
+		for after < v.last {
+			evs, err := v.cfg.Store.ReadAll(ctx, after, filter, v.cfg.Page)
+			var kept []eventstore.RecordedEvent
+			for i, e := range evs {
+				if e.Position > v.last {
+					break
+				}
+				kept = evs[:i+1]
+			}
+			select {
+			case pages <- page{kept, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(evs) < v.cfg.Page || len(kept) < len(evs) {
+				return
+			}
+			after = evs[len(evs)-1].Position
+		}
+	}()
+	for p := range pages {
+		if p.err != nil {
+			return fmt.Errorf("read the log: %w", p.err)
+		}
+		if err := fn(p.events); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// leaders are the event types that lead a batch of decisions.
+var leaders = []string{situation.TypeOpened, situation.TypeDraftConfirmed, situation.TypeDraftExpired}
+
+// batchState tells, event by event, which batch a step decision belongs
+// to: the events a saga command appends are consecutive in the log.
+type batchState struct {
+	prevPos    eventstore.Position
+	prevStream string
+	leader     string
+	leaderPos  eventstore.Position
+}
+
+// next returns the leader type and position of the batch e belongs to.
+func (b *batchState) next(e *eventstore.RecordedEvent) (string, eventstore.Position) {
+	continues := e.Type == situation.TypeStepDecided && e.Position == b.prevPos+1 && e.Stream == b.prevStream &&
+		slices.Contains(leaders, b.leader)
+	if !continues {
+		b.leader, b.leaderPos = e.Type, e.Position
+	}
+	b.prevPos, b.prevStream = e.Position, e.Stream
+	return b.leader, b.leaderPos
+}
+
+// plan reads the decisions' leaders: where the register is read, which
+// states are needed, the catalogues published.
+func (v *verifier) plan(ctx context.Context) error {
+	v.tasks = map[eventstore.Position][]task{}
+	v.needState = map[uuid.UUID]bool{}
+	v.sitPeople = map[uuid.UUID][]string{}
+	v.triggers = map[eventstore.Position]triggerSeen{}
+	filter := eventstore.Filter{
+		StreamPrefixes: []string{situation.StreamPrefix, CatalogueStream},
+		TypePrefixes:   append([]string{situation.TypeStepDecided, CataloguePublished}, leaders...),
+	}
+	var b batchState
+	err := v.read(ctx, filter, func(evs []eventstore.RecordedEvent) error {
+		for i := range evs {
+			e := &evs[i]
+			if e.Stream == CatalogueStream {
+				if e.Type == CataloguePublished {
+					var p struct{ Version, Hash string }
+					if err := json.Unmarshal(e.Data, &p); err == nil {
+						v.published = append(v.published, published{position: e.Position, version: p.Version, hash: p.Hash})
+					}
+				}
+				continue
+			}
+			leader, _ := b.next(e)
+			switch {
+			case e.Type == situation.TypeOpened:
+				var o struct {
+					SituationID      uuid.UUID           `json:"situation_id"`
+					RegisterPosition eventstore.Position `json:"register_position"`
+					Trigger          situation.Trigger   `json:"trigger"`
+				}
+				if err := json.Unmarshal(e.Data, &o); err != nil {
+					return fmt.Errorf("position %d: decode %s: %w", e.Position, e.Type, err)
+				}
+				persons, _ := triggerPersons(o.Trigger.Data)
+				v.sitPeople[o.SituationID] = persons
+				v.addTask(o.RegisterPosition, task{key: taskKey{o.SituationID, e.Position}, persons: persons})
+				v.triggers[o.Trigger.Position] = triggerSeen{}
+			case e.Type == situation.TypeDraftConfirmed:
+				// Its follow-ups (if the catalogue offers any) are decided
+				// with the register as it stood when the draft was
+				// confirmed: just before the confirmation.
+				sit := situationOf(e.Stream)
+				v.needState[sit] = true
+				v.addTask(e.Position-1, task{key: taskKey{sit, e.Position}, persons: v.sitPeople[sit]})
+			case e.Type == situation.TypeDraftExpired:
+				v.needState[situationOf(e.Stream)] = true
+			case e.Type == situation.TypeStepDecided && leader != situation.TypeOpened:
+				v.needState[situationOf(e.Stream)] = true
+			}
+		}
+		if len(evs) > 0 {
+			v.cfg.Progress("plan", evs[len(evs)-1].Position, v.last)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	v.cfg.Progress("plan", v.last, v.last)
+	for pos := range v.tasks {
+		v.taskOrder = append(v.taskOrder, pos)
+	}
+	slices.Sort(v.taskOrder)
+	return nil
+}
+
+func (v *verifier) addTask(pos eventstore.Position, t task) {
+	v.tasks[pos] = append(v.tasks[pos], t)
+}
+
+func situationOf(stream string) uuid.UUID {
+	id, _ := uuid.Parse(strings.TrimPrefix(stream, situation.StreamPrefix))
+	return id
+}
+
+func triggerPersons(data json.RawMessage) ([]string, map[string]any) {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, nil
+	}
+	return situations.PersonIDs(m), m
+}
+
+// registerBatch bounds the events folded into the register in one
+// transaction between two positions the decisions read it at.
+const registerBatch = 16384
+
+// folded is a page of the log once folded into the register, with the
+// families the decisions read at the positions within it.
+type folded struct {
+	events []eventstore.RecordedEvent
+	people map[taskKey]map[string]catalogue.Person
+}
+
+// replay folds the whole log into the fresh register and verifies each
+// decision as it comes. The fold and the verification run concurrently:
+// a page is verified once the register has gone past it, which is when
+// the families its decisions read (as of earlier positions) are known.
+func (v *verifier) replay(ctx context.Context) error {
+	v.people = map[taskKey]map[string]catalogue.Person{}
+	v.states = map[uuid.UUID]*situation.State{}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan []eventstore.RecordedEvent, 2)
+	foldedPages := make(chan folded, 2)
+	readErr, foldErr := make(chan error, 1), make(chan error, 1)
+	go func() {
+		defer close(pages)
+		readErr <- v.read(ctx, eventstore.Filter{}, func(evs []eventstore.RecordedEvent) error {
+			select {
+			case pages <- evs:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	go func() {
+		defer close(foldedPages)
+		foldErr <- v.fold(ctx, pages, foldedPages)
+	}()
+
+	var (
+		prevPos eventstore.Position
+		b       batchState
+	)
+	for page := range foldedPages {
+		for key, people := range page.people {
+			v.people[key] = people
+		}
+		for i := range page.events {
+			e := page.events[i]
+			if e.Position != prevPos+1 {
+				v.rep.Integrity = append(v.rep.Integrity, IntegrityBreak{Position: e.Position,
+					Detail: fmt.Sprintf("the log jumps from position %d to %d: %d record(s) missing", prevPos, e.Position, e.Position-prevPos-1)})
+			}
+			prevPos = e.Position
+			v.rep.Events++
+			if _, ok := v.triggers[e.Position]; ok {
+				v.triggers[e.Position] = triggerSeen{seen: true, id: e.ID, data: e.Data}
+			}
+			leader, leaderPos := b.next(&e)
+			if v.run != nil && (e.Type != situation.TypeStepDecided || leaderPos != v.run.leaderPos) {
+				v.endRun()
+			}
+			if strings.HasPrefix(e.Stream, situation.StreamPrefix) {
+				if err := v.situationEvent(e, leader, leaderPos); err != nil {
+					cancel()
+					for range foldedPages {
+					}
+					return err
+				}
+			}
+		}
+		if n := len(page.events); n > 0 {
+			v.cfg.Progress("replay", page.events[n-1].Position, v.last)
+		}
+	}
+	if err := errors.Join(<-readErr, <-foldErr); err != nil {
+		return err
+	}
+	if v.run != nil {
+		v.endRun()
+	}
+	if prevPos != v.last {
+		v.rep.Integrity = append(v.rep.Integrity, IntegrityBreak{Position: prevPos,
+			Detail: fmt.Sprintf("the log ends at position %d, its last position is %d", prevPos, v.last)})
+	}
+	v.cfg.Progress("replay", v.last, v.last)
+	return nil
+}
+
+// fold folds the pages into the register, stopping at every position a
+// decision read it at to read the families it read, and passes each page
+// on once folded.
+func (v *verifier) fold(ctx context.Context, pages <-chan []eventstore.RecordedEvent, out chan<- folded) error {
+	var (
+		batch []eventstore.RecordedEvent
+		next  int // index in taskOrder of the next position to read at
+		page  folded
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := v.reg.Apply(batch)
+		clear(batch)
+		batch = batch[:0]
+		return err
+	}
+	// readAt reads the families of every task at a position before pos.
+	readAt := func(pos eventstore.Position) error {
+		for next < len(v.taskOrder) && v.taskOrder[next] < pos {
+			if err := flush(); err != nil {
+				return err
+			}
+			for _, t := range v.tasks[v.taskOrder[next]] {
+				if page.people == nil {
+					page.people = map[taskKey]map[string]catalogue.Person{}
+				}
+				page.people[t.key] = v.families(t.persons)
+			}
+			next++
+		}
+		return nil
+	}
+	fail := func(err error) error {
+		for range pages {
+		}
+		return err
+	}
+	if err := readAt(1); err != nil {
+		return fail(err)
+	}
+	for evs := range pages {
+		for _, e := range evs {
+			if err := readAt(e.Position); err != nil {
+				return fail(err)
+			}
+			batch = append(batch, e)
+			if len(batch) >= registerBatch {
+				if err := flush(); err != nil {
+					return fail(err)
+				}
+			}
+		}
+		// The page is verified once the register has folded it: the
+		// next page's decisions may read it as of a position in it.
+		page.events = evs
+		select {
+		case out <- page:
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		}
+		page = folded{}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	for _, pos := range v.taskOrder[next:] {
+		for _, t := range v.tasks[pos] {
+			v.lateTasks = append(v.lateTasks, Divergence{Kind: KindFacts, Situation: t.key.situation, Position: t.key.leader,
+				Detail: fmt.Sprintf("the decision read the register as of position %d, past the end of the log (%d)", pos, v.last)})
+		}
+	}
+	return nil
+}
+
+// families reads what the sagas read of the register for a trigger: the
+// family of every person it names.
+func (v *verifier) families(persons []string) map[string]catalogue.Person {
+	out := map[string]catalogue.Person{}
+	for _, id := range persons {
+		for pid, p := range v.reg.Family(id) {
+			out[pid] = p
+		}
+	}
+	return out
+}
+
+// run is a batch of step decisions being compared with the replay's.
+type run struct {
+	situation uuid.UUID
+	kind      string
+	leader    string
+	leaderPos eventstore.Position
+	catalogue string
+	// expected: the replay's steps by key, nil when the batch cannot be
+	// verified (unverifiable or failed: said already).
+	expected map[string]catalogue.StepDecision
+	order    []string
+	seen     map[string]bool
+	// parent is the confirmed draft (follow-ups) or the expired one (notice).
+	parent uuid.UUID
+	// unverifiable: decided with a catalogue not supplied (hash).
+	unverifiable bool
+	hash         string
+}
+
+func (v *verifier) situationEvent(e eventstore.RecordedEvent, leader string, leaderPos eventstore.Position) error {
+	sit := situationOf(e.Stream)
+	switch e.Type {
+	case situation.TypeOpened:
+		v.rep.Situations++
+		if err := v.opened(e); err != nil {
+			return err
+		}
+	case situation.TypeDraftConfirmed, situation.TypeDraftExpired:
+		if v.needState[sit] {
+			v.startFollowing(e)
+		}
+	case situation.TypeStepDecided:
+		v.rep.Decisions++
+		v.decided(e, leader)
+	}
+	if v.needState[sit] {
+		st, ok := v.states[sit]
+		if !ok {
+			st = &situation.State{}
+			v.states[sit] = st
+		}
+		if err := st.Apply(e.Type, e.Data); err != nil {
+			v.diverge(Divergence{Kind: KindError, Situation: sit, Position: e.Position, EventID: e.ID,
+				Detail: fmt.Sprintf("the situation does not fold: %v", err)})
+		}
+	}
+	return nil
+}
+
+// opened recomputes a situation's opening: its facts, its own decision and
+// the steps that must follow it in the same batch.
+func (v *verifier) opened(e eventstore.RecordedEvent) error {
+	var o situation.Opened
+	if err := json.Unmarshal(e.Data, &o); err != nil {
+		v.diverge(Divergence{Kind: KindError, Situation: situationOf(e.Stream), Position: e.Position, EventID: e.ID,
+			Detail: fmt.Sprintf("the opening does not decode: %v", err)})
+		return nil
+	}
+	key := taskKey{o.SituationID, e.Position}
+	people := v.people[key]
+	delete(v.people, key)
+	r := &run{situation: o.SituationID, kind: o.Kind, leader: e.Type, leaderPos: e.Position,
+		catalogue: o.CatalogueVersion, seen: map[string]bool{}}
+	v.run = r
+	base := Divergence{Situation: o.SituationID, SituationKind: o.Kind, Position: e.Position, EventID: e.ID, Catalogue: o.CatalogueVersion}
+
+	if o.SituationID != situation.ID(o.Kind, o.Trigger.EventID) || e.Stream != situation.Stream(o.SituationID) {
+		d := base
+		d.Kind, d.Detail = KindIdentity, fmt.Sprintf("the situation id is not the one derived from its kind and trigger (%s)", situation.ID(o.Kind, o.Trigger.EventID))
+		v.diverge(d)
+	}
+	if want := situation.EventID(o.SituationID, "opened"); e.ID != want {
+		d := base
+		d.Kind, d.Detail = KindIdentity, fmt.Sprintf("the opening's event id is not the one the saga derives (%s)", want)
+		v.diverge(d)
+	}
+	if t := v.triggers[o.Trigger.Position]; !t.seen || t.id != o.Trigger.EventID || !sameJSON(t.data, o.Trigger.Data) {
+		d := base
+		d.Kind = KindTrigger
+		d.Detail = fmt.Sprintf("the trigger recorded (%s %s) is not the event at position %d of the log", o.Trigger.Type, o.Trigger.EventID, o.Trigger.Position)
+		if t.seen {
+			d.Detail += fmt.Sprintf(" (there: %s)", t.id)
+		}
+		v.diverge(d)
+	}
+	recordedFacts, _ := json.Marshal(o.Facts)
+	replayedFacts, _ := json.Marshal(people)
+	if (len(o.Facts) > 0 || len(people) > 0) && !sameJSON(recordedFacts, replayedFacts) {
+		d := base
+		d.Kind = KindFacts
+		d.Detail = fmt.Sprintf("the register replayed as of position %d does not give the facts the decision read", o.RegisterPosition)
+		d.Differences = diff(recordedFacts, replayedFacts)
+		v.diverge(d)
+	}
+
+	r.hash = o.CatalogueHash
+	cat, ok := v.catalogues[o.CatalogueHash]
+	if !ok {
+		r.unverifiable = true
+		return nil
+	}
+	sit, ok := cat.Situation(o.Kind)
+	if !ok {
+		d := base
+		d.Kind, d.Detail = KindOpening, fmt.Sprintf("catalogue %s has no situation %q", o.CatalogueVersion, o.Kind)
+		v.diverge(d)
+		return nil
+	}
+	_, data := triggerPersons(o.Trigger.Data)
+	eventDate, err := sit.EventDate(data)
+	if err != nil {
+		d := base
+		d.Kind, d.Detail = KindError, fmt.Sprintf("the event date cannot be computed: %v", err)
+		v.diverge(d)
+		return nil
+	}
+	if eventDate != o.Trigger.EventDate {
+		d := base
+		d.Kind = KindOpening
+		d.Detail = "the life event's date differs"
+		d.Differences = []Difference{{Path: "/trigger/event_date", Recorded: o.Trigger.EventDate, Replayed: eventDate}}
+		v.diverge(d)
+	}
+	in := catalogue.Input{EventType: o.Trigger.Type, EventID: o.Trigger.EventID.String(), Data: data, EventDate: eventDate,
+		People: people, Today: o.OpenedAt}
+	dec, err := catalogue.Decide(sit, in)
+	if err != nil {
+		d := base
+		d.Kind, d.Detail = KindError, fmt.Sprintf("the replay cannot decide: %v", err)
+		v.diverge(d)
+		return nil
+	}
+	recorded, _ := json.Marshal(openingOf(o.PersonID, o.Participants, o.Parameters))
+	replayed, _ := json.Marshal(openingOf(dec.Applicant, dec.Participants, dec.Parameters))
+	if !bytes.Equal(recorded, replayed) {
+		d := base
+		d.Kind, d.Detail = KindOpening, "the situation's applicant, participants or parameters differ"
+		d.Differences, d.Recorded, d.Replayed = diff(recorded, replayed), recorded, replayed
+		v.diverge(d)
+	}
+	r.expected = map[string]catalogue.StepDecision{}
+	for _, s := range dec.Steps {
+		r.expected[s.Key] = s
+		r.order = append(r.order, s.Key)
+	}
+	return nil
+}
+
+type opening struct {
+	Applicant    string               `json:"applicant"`
+	Participants []string             `json:"participants"`
+	Parameters   []catalogue.ParamUse `json:"parameters"`
+}
+
+func openingOf(applicant string, participants []string, params []catalogue.ParamUse) opening {
+	if participants == nil {
+		participants = []string{}
+	}
+	if params == nil {
+		params = []catalogue.ParamUse{}
+	}
+	return opening{Applicant: applicant, Participants: participants, Parameters: params}
+}
+
+// startFollowing recomputes the follow-ups of a confirmed draft or the
+// notice of an expired one, from the situation's state before the event.
+func (v *verifier) startFollowing(e eventstore.RecordedEvent) {
+	sit := situationOf(e.Stream)
+	st := v.states[sit]
+	key := taskKey{sit, e.Position}
+	people := v.people[key]
+	delete(v.people, key)
+	var ev struct {
+		DraftID uuid.UUID      `json:"draft_id"`
+		Fields  map[string]any `json:"fields"`
+		At      time.Time      `json:"at"`
+	}
+	if st == nil || !st.IsOpen() || json.Unmarshal(e.Data, &ev) != nil {
+		return
+	}
+	step, ok := st.Step(ev.DraftID)
+	if !ok {
+		return
+	}
+	r := &run{situation: sit, kind: st.Opened.Kind, leader: e.Type, leaderPos: e.Position, seen: map[string]bool{}, parent: ev.DraftID}
+	v.run = r
+	// Follow-ups and notices are decided with the catalogue the server ran
+	// then: the last one published before.
+	version, hash := v.inForce(e.Position, st.Opened)
+	r.catalogue, r.hash = version, hash
+	cat, ok := v.catalogues[hash]
+	if !ok {
+		r.unverifiable = true
+		return
+	}
+	var steps []catalogue.StepDecision
+	var err error
+	switch e.Type {
+	case situation.TypeDraftConfirmed:
+		if len(step.Decision.FollowUps) == 0 {
+			break
+		}
+		// The families of every person the trigger names, read together:
+		// merged again by the saga, they give the same facts.
+		family := func(string) map[string]catalogue.Person { return people }
+		steps, err = situations.FollowUps(cat, family, st, step, ev.Fields, ev.At)
+	case situation.TypeDraftExpired:
+		if code := step.Decision.OnExpiry; code != "" {
+			var n catalogue.StepDecision
+			n, err = situations.Notice(cat, step.Decision, code)
+			steps = []catalogue.StepDecision{n}
+		}
+	}
+	if err != nil {
+		v.diverge(Divergence{Kind: KindError, Situation: sit, SituationKind: r.kind, Position: e.Position, EventID: e.ID, Catalogue: version,
+			Detail: fmt.Sprintf("the replay cannot decide what follows %s: %v", e.Type, err)})
+		return
+	}
+	r.expected = map[string]catalogue.StepDecision{}
+	for _, s := range steps {
+		r.expected[s.Key] = s
+		r.order = append(r.order, s.Key)
+	}
+}
+
+// inForce is the catalogue the server ran at a position: the last one
+// published before it, or the situation's own when none was.
+func (v *verifier) inForce(pos eventstore.Position, o situation.Opened) (version, hash string) {
+	version, hash = o.CatalogueVersion, o.CatalogueHash
+	i := sort.Search(len(v.published), func(i int) bool { return v.published[i].position >= pos })
+	if i > 0 {
+		version, hash = v.published[i-1].version, v.published[i-1].hash
+	}
+	return version, hash
+}
+
+// decided compares one recorded step decision with the replay's.
+func (v *verifier) decided(e eventstore.RecordedEvent, leader string) {
+	sit := situationOf(e.Stream)
+	var rec struct {
+		SituationID   uuid.UUID       `json:"situation_id"`
+		StepID        uuid.UUID       `json:"step_id"`
+		Decision      json.RawMessage `json:"decision"`
+		GrantID       uuid.UUID       `json:"grant_id"`
+		EntryID       uuid.UUID       `json:"entry_id"`
+		ParentStepID  uuid.UUID       `json:"parent_step_id"`
+		ExpiredStepID uuid.UUID       `json:"expired_step_id"`
+	}
+	var d catalogue.StepDecision
+	base := Divergence{Situation: sit, Position: e.Position, EventID: e.ID}
+	if err := json.Unmarshal(e.Data, &rec); err == nil {
+		err = json.Unmarshal(rec.Decision, &d)
+	}
+	base.Step, base.Service, base.StepID = d.Key, d.Service, rec.StepID
+	r := v.run
+	if r == nil || r.situation != sit || !slices.Contains(leaders, leader) {
+		b := base
+		b.Kind = KindOrphan
+		b.Detail = "a decision recorded on its own: the sagas record decisions only with the opening of a situation, the confirmation of a draft or the expiry of one"
+		if st := v.states[sit]; st != nil {
+			b.SituationKind = st.Opened.Kind
+			if prev, ok := st.Step(rec.StepID); ok {
+				prevJSON, _ := json.Marshal(prev.Decision)
+				if sameJSON(prevJSON, rec.Decision) {
+					b.Detail += "; it repeats the decision recorded before"
+				} else {
+					b.Detail += fmt.Sprintf("; it contradicts the decision recorded before for this step (outcome %s)", prev.Decision.Outcome)
+					b.Differences, b.Recorded, b.Replayed = diff(rec.Decision, prevJSON), rec.Decision, prevJSON
+				}
+			}
+		}
+		v.diverge(b)
+		return
+	}
+	base.SituationKind, base.Catalogue = r.kind, r.catalogue
+	if r.unverifiable {
+		v.unverified(r.catalogue, r.hash, sit, "this catalogue version was not supplied (the embedded one or --catalogue DIR)")
+		return
+	}
+	if r.expected == nil {
+		return // the replay could not decide: said already
+	}
+	if r.seen[d.Key] {
+		b := base
+		b.Kind, b.Detail = KindExtra, "the step is recorded twice in the same batch"
+		v.diverge(b)
+		return
+	}
+	r.seen[d.Key] = true
+	want, ok := r.expected[d.Key]
+	if !ok {
+		b := base
+		b.Kind, b.Detail, b.Recorded = KindExtra, "the log records a step the replay does not decide", rec.Decision
+		v.diverge(b)
+		return
+	}
+	ok = v.identities(base, e, sit, rec.StepID, rec.GrantID, rec.EntryID, d, leader, r, rec.ParentStepID, rec.ExpiredStepID)
+	replayed, err := json.Marshal(want)
+	if err != nil {
+		b := base
+		b.Kind, b.Detail = KindError, err.Error()
+		v.diverge(b)
+		return
+	}
+	if !bytes.Equal(replayed, rec.Decision) && !sameJSON(replayed, rec.Decision) {
+		b := base
+		b.Kind = KindDecision
+		b.Detail = fmt.Sprintf("recorded %s, the replay gives %s", d.Outcome, want.Outcome)
+		if d.Outcome == want.Outcome {
+			b.Detail = fmt.Sprintf("recorded and replayed %s, with other details", d.Outcome)
+		}
+		b.Differences, b.Recorded, b.Replayed = diff(rec.Decision, replayed), rec.Decision, replayed
+		v.diverge(b)
+		return
+	}
+	if ok {
+		v.rep.Verified++
+		v.verifiedBy[r.hash]++
+	}
+}
+
+// identities checks the ids the sagas derive for a step.
+func (v *verifier) identities(base Divergence, e eventstore.RecordedEvent, sit, stepID, grantID, entryID uuid.UUID,
+	d catalogue.StepDecision, leader string, r *run, parent, expired uuid.UUID) bool {
+	var problems []string
+	wantStep := situation.StepID(sit, d.Key)
+	if stepID != wantStep {
+		problems = append(problems, fmt.Sprintf("step id %s, the saga derives %s", stepID, wantStep))
+	}
+	if want := situation.EventID(sit, "decided/"+d.Key); e.ID != want {
+		problems = append(problems, fmt.Sprintf("event id %s, the saga derives %s", e.ID, want))
+	}
+	var wantGrant, wantEntry uuid.UUID
+	if d.Outcome == catalogue.OutcomeGranted {
+		wantGrant = situation.GrantID(wantStep)
+		wantEntry = situation.EntryID(wantGrant)
+	}
+	if grantID != wantGrant || entryID != wantEntry {
+		problems = append(problems, fmt.Sprintf("grant %s and entry %s, the saga derives %s and %s", grantID, entryID, wantGrant, wantEntry))
+	}
+	wantParent, wantExpired := uuid.Nil, uuid.Nil
+	switch leader {
+	case situation.TypeDraftConfirmed:
+		wantParent = r.parent
+	case situation.TypeDraftExpired:
+		wantExpired = r.parent
+	}
+	if parent != wantParent || expired != wantExpired {
+		problems = append(problems, fmt.Sprintf("parent step %s and expired step %s, the batch gives %s and %s", parent, expired, wantParent, wantExpired))
+	}
+	if len(problems) == 0 {
+		return true
+	}
+	b := base
+	b.Kind, b.Detail = KindIdentity, strings.Join(problems, "; ")
+	v.diverge(b)
+	return false
+}
+
+// endRun reports the steps the replay decides that the batch lacks.
+func (v *verifier) endRun() {
+	r := v.run
+	v.run = nil
+	if r.expected == nil {
+		return
+	}
+	for _, key := range r.order {
+		if r.seen[key] {
+			continue
+		}
+		want := r.expected[key]
+		replayed, _ := json.Marshal(want)
+		v.diverge(Divergence{Kind: KindMissing, Situation: r.situation, SituationKind: r.kind, Step: key, Service: want.Service,
+			StepID: situation.StepID(r.situation, key), Position: r.leaderPos, Catalogue: r.catalogue, Replayed: replayed,
+			Detail: fmt.Sprintf("the replay decides %s for this step; the log records no decision after %s", want.Outcome, r.leader)})
+	}
+}
+
+func (v *verifier) diverge(d Divergence) { v.rep.Divergences = append(v.rep.Divergences, d) }
+
+func (v *verifier) unverified(version, hash string, sit uuid.UUID, reason string) {
+	u, ok := v.unverifiable[hash]
+	if !ok {
+		u = &Unverifiable{Version: version, Hash: hash, Example: sit, Reason: reason}
+		v.unverifiable[hash] = u
+	}
+	u.Decisions++
+}
+
+// finish lists the catalogues and the unverifiable decisions.
+func (v *verifier) finish() {
+	uses := map[string]*CatalogueUse{}
+	var order []string
+	use := func(version, hash string) *CatalogueUse {
+		if u, ok := uses[hash]; ok {
+			return u
+		}
+		u := &CatalogueUse{Version: version, Hash: hash}
+		uses[hash] = u
+		order = append(order, hash)
+		return u
+	}
+	for _, p := range v.published {
+		use(p.version, p.hash).Published = true
+	}
+	for _, c := range v.cfg.Catalogues {
+		use(c.Version(), c.Hash()).Supplied = true
+	}
+	for hash, n := range v.verifiedBy {
+		uses[hash].Verified = n
+	}
+	for _, h := range order {
+		v.rep.Catalogues = append(v.rep.Catalogues, *uses[h])
+	}
+	for _, u := range v.unverifiable {
+		v.rep.Unverifiable = append(v.rep.Unverifiable, *u)
+	}
+	sort.Slice(v.rep.Unverifiable, func(i, j int) bool { return v.rep.Unverifiable[i].Version < v.rep.Unverifiable[j].Version })
+}
+
+// sameJSON reports whether two JSON texts hold the same value.
+func sameJSON(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}

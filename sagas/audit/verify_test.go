@@ -1,0 +1,149 @@
+package audit_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"lifesituations/adapters/eventstore/embedded"
+	"lifesituations/domain/catalogue"
+	"lifesituations/domain/clock"
+	"lifesituations/domain/eventstore"
+	"lifesituations/domain/lifeevent"
+	"lifesituations/domain/situation"
+	"lifesituations/projections/register"
+	"lifesituations/sagas/audit"
+	"lifesituations/sagas/situations"
+)
+
+// birthLog builds a log in which the real saga decided a birth: the
+// registry events, then the situation's opening batch. It returns the
+// store and the events of the opening batch.
+func birthLog(t *testing.T) (*embedded.Store, []eventstore.RecordedEvent) {
+	t.Helper()
+	ctx := context.Background()
+	clk := clock.NewManual(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
+	store, err := embedded.Open(t.TempDir(), embedded.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	mother, child := uuid.New(), uuid.New()
+	raw := func(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
+	appendLife := func(stream uuid.UUID, typ lifeevent.Type, data map[string]any) {
+		_, err := store.Append(ctx, lifeevent.PersonStream(stream), eventstore.Any, eventstore.Event{
+			ID: uuid.New(), Type: string(typ), SchemaVersion: 1, Data: raw(data),
+			Metadata: eventstore.Metadata{OccurredAt: clk.Now(), Source: typ.Owner()},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendLife(mother, lifeevent.PersonRegistered, map[string]any{"person_id": mother, "family_name": "Иванова", "given_name": "Мария",
+		"birth_date": "1994-03-01", "sex": "F", "citizenship": "RU", "region": "RU-MOW", "time_zone": "Europe/Moscow", "address": "Москва"})
+	appendLife(child, lifeevent.BirthRegistered, map[string]any{"record_number": "1", "child_id": child, "child_family_name": "Иванов",
+		"child_given_name": "Пётр", "birth_date": "2026-03-05", "sex": "M", "mother_id": mother, "region": "RU-MOW",
+		"time_zone": "Europe/Moscow", "address": "Москва"})
+
+	reg, err := register.OpenProjection(filepath.Join(t.TempDir(), "register.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	cat, err := catalogue.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := situations.NewService(situations.Config{Store: store, Catalogue: cat, Register: reg, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := store.ReadAll(ctx, 0, eventstore.Filter{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Apply(evs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.HandleTrigger(ctx, evs[1]); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := store.ReadAll(ctx, evs[1].Position, eventstore.Filter{StreamPrefixes: []string{situation.StreamPrefix}}, 100)
+	if err != nil || len(batch) < 2 || batch[0].Type != situation.TypeOpened {
+		t.Fatalf("the birth opened nothing: %v %v", err, batch)
+	}
+	return store, batch
+}
+
+func verifyStore(t *testing.T, store eventstore.Store) *audit.Report {
+	t.Helper()
+	cat, _ := catalogue.Default()
+	rep, err := audit.Verify(context.Background(), audit.Config{Store: store, Catalogues: []*catalogue.Catalogue{cat}, Scratch: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestVerifyReproducesTheSagasDecisions(t *testing.T) {
+	store, batch := birthLog(t)
+	rep := verifyStore(t, store)
+	if !rep.OK() || rep.Verified != len(batch)-1 || rep.Situations != 1 {
+		t.Fatalf("verified %d of %d decisions: %+v", rep.Verified, len(batch)-1, rep.Divergences)
+	}
+}
+
+// The same log, but a decision of the opening batch recorded with another
+// amount than the catalogue gives: a divergence naming the field, with
+// what was recorded and what the replay gives.
+func TestVerifyReportsADecisionThatDiffersFromTheReplay(t *testing.T) {
+	store, batch := birthLog(t)
+	ctx := context.Background()
+	all, err := store.ReadAll(ctx, 0, eventstore.Filter{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewManual(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
+	forged, err := embedded.Open(t.TempDir(), embedded.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forged.Close()
+	var altered uuid.UUID
+	for _, e := range all {
+		if e.Position > batch[len(batch)-1].Position {
+			break
+		}
+		if e.Type == situation.TypeStepDecided && altered == uuid.Nil {
+			var d situation.StepDecided
+			if err := json.Unmarshal(e.Data, &d); err != nil {
+				t.Fatal(err)
+			}
+			if d.Decision.Service == "maternity-capital" {
+				d.Decision.Prefill["amount"] = 1_000_000.0
+				e.Data, _ = json.Marshal(d)
+				altered = e.ID
+			}
+		}
+		e.Metadata.RecordedAt = time.Time{}
+		if _, err := forged.Append(ctx, e.Stream, eventstore.Any, e.Event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if altered == uuid.Nil {
+		t.Fatal("no maternity capital decided")
+	}
+	rep := verifyStore(t, forged)
+	if len(rep.Divergences) != 1 {
+		t.Fatalf("want one divergence, got %+v", rep.Divergences)
+	}
+	d := rep.Divergences[0]
+	if d.Kind != audit.KindDecision || d.EventID != altered || d.Step != "maternity-capital" || len(d.Differences) != 1 ||
+		d.Differences[0].Path != "/prefill/amount" || d.Differences[0].Recorded != 1_000_000.0 || d.Differences[0].Replayed != 728921.9 {
+		t.Fatalf("divergence: %+v", d)
+	}
+}
