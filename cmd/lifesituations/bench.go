@@ -13,6 +13,7 @@ const benchUsage = `Usage:
   lifesituations bench ingest [flags]   load a running server over HTTP with registry events
   lifesituations bench disk [flags]     measure this machine's disk
   lifesituations bench store [flags]    measure the embedded event store
+  lifesituations bench population [flags]  run the core on a synthetic population and a simulated year
 `
 
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -27,6 +28,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return benchDisk(ctx, args[1:], stdout, stderr)
 	case "store":
 		return benchStore(ctx, args[1:], stdout, stderr)
+	case "population":
+		return benchPopulation(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprint(stderr, benchUsage)
 		return fmt.Errorf("bench: unknown benchmark %q", args[0])

@@ -23,7 +23,12 @@ Usage:
   lifesituations bench disk [flags]     measure this machine's disk (sync writes, sequential MB/s)
   lifesituations bench store [flags]    measure the embedded event store
   lifesituations bench ingest [flags]   load a running server over HTTP
+  lifesituations bench population [flags]  the core on a synthetic population and a simulated year
   lifesituations catalogue check DIR    check a catalogue directory (file, line and reason of each problem)
+  lifesituations catalogue test [flags] DIR   run the YAML test cases in DIR/tests against the catalogue in DIR
+  lifesituations catalogue doc [DIR]    print the catalogue's documentation (Markdown) generated from its data
+  lifesituations audit verify [flags]   replay the whole log, recompute every decision, report divergences (server stopped)
+  lifesituations projections rebuild [flags]  rebuild the read models (register.db, cabinet.db) from the log (server stopped)
   lifesituations help                   this text
 
 Every flag is also read from the environment as LIFESITUATIONS_<FLAG>
@@ -54,6 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return bench(ctx, args[1:], stdout, stderr)
 	case "catalogue":
 		return catalogueCmd(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], stdout, stderr)
+	case "projections":
+		return projectionsCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The population bench on a tiny population: 2,000 persons, 30 days. The
+// report must say that life events were processed end to end and that the
+// cabinets show their situations, drafts and grants.
+func TestBenchPopulationSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the core for a simulated month")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	args := []string{"population", "--persons", "2000", "--days", "30", "--burst", "200",
+		"--rate", "100", "--latency", "1s", "--data", t.TempDir()}
+	if err := bench(ctx, args, &out, io.Discard); err != nil {
+		t.Fatalf("bench population: %v\n%s", err, out.String())
+	}
+	report := out.String()
+	t.Log("\n" + report)
+
+	number := func(pattern string) int {
+		t.Helper()
+		m := regexp.MustCompile(pattern).FindStringSubmatch(report)
+		if m == nil {
+			t.Fatalf("the report has no %q", pattern)
+		}
+		n, err := strconv.Atoi(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := number(`load: (\d+) registration events`); n < 2000 {
+		t.Errorf("%d registration events loaded, want one per person at least", n)
+	}
+	if n := number(`end to end: (\d+) life events in`); n == 0 {
+		t.Error("no life event processed in the simulated month")
+	}
+	if n := number(`\s(\d+) situations \(`); n == 0 {
+		t.Error("no situation opened")
+	}
+	if n := number(`cabinets: (\d+) situations`); n == 0 {
+		t.Error("no situation in a cabinet")
+	}
+	if n := number(`with (\d+) drafts and \d+ grants`); n == 0 {
+		t.Error("no draft in the cabinets")
+	}
+	if n := number(`with \d+ drafts and (\d+) grants`); n == 0 {
+		t.Error("no grant in the cabinets")
+	}
+	for _, want := range []string{"machine: nproc ", "calendar day sweep", "202 to the situation visible in the cabinet: p50 ", "memory: peak RSS (VmHWM) ", "burst: 200 life events"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the report has no %q", want)
+		}
+	}
+}
+
+func TestBenchPopulationRefusesAUsedDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "something"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := bench(context.Background(), []string{"population", "--persons", "100", "--data", dir}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("got %v, want a refusal of a used directory", err)
+	}
+}
