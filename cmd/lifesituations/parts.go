@@ -20,6 +20,7 @@ type apiDeps struct {
 	tokens  httpapi.TokenIssuer // development tokens; nil in production
 	auth    auth.Authenticator
 	notify  notifyConfig
+	data    string // the data directory
 }
 
 // apiPart builds one part of the public API: authenticated routes, and

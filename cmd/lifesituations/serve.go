@@ -201,7 +201,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		go func() { brokerDone <- broker.Run(ctx) }()
 	}
 
-	deps := apiDeps{core: core, log: log, metrics: metrics, dev: cfg.mode.value == "dev", notify: cfg.notify}
+	deps := apiDeps{core: core, log: log, metrics: metrics, dev: cfg.mode.value == "dev", notify: cfg.notify, data: cfg.data}
 	if deps.dev {
 		dev, err := auth.NewDev(cfg.data, clk)
 		if err != nil {
