@@ -21,6 +21,7 @@ import (
 	"lifesituations/adapters/brokeringest"
 	"lifesituations/adapters/devclock"
 	"lifesituations/adapters/eventstore/embedded"
+	"lifesituations/adapters/eventstore/esdb"
 	"lifesituations/adapters/httpapi"
 	"lifesituations/adapters/ingest"
 	"lifesituations/adapters/systemclock"
@@ -143,7 +144,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		clk = manual
 	}
 
-	store, err := openStore(cfg, clk)
+	store, err := openStore(ctx, cfg, clk, log)
 	if err != nil {
 		return err
 	}
@@ -300,9 +301,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func openStore(cfg serveConfig, clk clock.Clock) (eventstore.Store, error) {
+func openStore(ctx context.Context, cfg serveConfig, clk clock.Clock, log *slog.Logger) (eventstore.Store, error) {
 	if cfg.store != "embedded" {
-		return nil, fmt.Errorf("--store %s: the EventStoreDB adapter is not built yet; use --store embedded", cfg.store)
+		// Open reads the log's positions once: bound it.
+		octx, cancel := context.WithTimeout(ctx, esdbOpenTimeout)
+		defer cancel()
+		s, err := esdb.Open(octx, cfg.store, esdb.WithLogger(log), esdb.WithClock(clk))
+		if err != nil {
+			return nil, fmt.Errorf("connect to EventStoreDB: %w", err)
+		}
+		return withFaults(s), nil
 	}
 	s, err := embedded.Open(cfg.data, embedded.WithClock(clk))
 	if err != nil {
@@ -310,6 +318,10 @@ func openStore(cfg serveConfig, clk clock.Clock) (eventstore.Store, error) {
 	}
 	return withFaults(s), nil
 }
+
+// esdbOpenTimeout bounds connecting to EventStoreDB and reading its log's
+// positions at start.
+const esdbOpenTimeout = 10 * time.Minute
 
 func readiness(ready *atomic.Bool) error {
 	if !ready.Load() {
