@@ -1,0 +1,70 @@
+package register_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"lifesituations/adapters/eventstore/embedded"
+	"lifesituations/domain/clock"
+)
+
+// A marker left by another boot means unsynced pages may be lost: the file
+// is deleted and folded again from the log.
+func TestFileOfAnotherBootIsFoldedAgain(t *testing.T) {
+	f := newFixture(t)
+	id := uuid.New()
+	f.register(id, "Ivanova", "Anna", "1990-01-01", "F", "RU")
+	pos := f.reg.Position()
+	f.stop()
+	path := filepath.Join(f.dir, "register.db")
+	if err := os.WriteFile(path+".unsynced", []byte("another boot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.open(f.store)
+	if got := f.reg.Position(); got != 0 {
+		t.Fatalf("position after a crash of another boot = %d, want 0 (folded again)", got)
+	}
+	if err := f.reg.WaitFor(context.Background(), pos); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.person(id); p.GivenName != "Anna" {
+		t.Fatalf("refolded person = %+v", p)
+	}
+}
+
+// A checkpoint ahead of the store (a store restored from an older backup)
+// empties the register, which folds the store it has.
+func TestCheckpointAheadOfTheLogFoldsAgain(t *testing.T) {
+	f := newFixture(t)
+	gone := uuid.New()
+	f.register(gone, "Ivanova", "Anna", "1990-01-01", "F", "RU")
+	f.register(uuid.New(), "Ivanov", "Petr", "1991-01-01", "M", "RU")
+	f.stop()
+	older, err := embedded.Open(t.TempDir(), embedded.WithClock(clock.NewManual(start)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = older.Close() })
+	f.store = older
+	began := time.Now()
+	f.open(older)
+	for f.reg.Position() != 0 { // Run empties it when it starts
+		if time.Since(began) > 10*time.Second {
+			t.Fatalf("position %d ahead of an empty log was kept", f.reg.Position())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	kept := uuid.New()
+	f.register(kept, "Sidorova", "Olga", "1992-01-01", "F", "RU")
+	if _, ok := f.reg.Facts(gone.String()); ok {
+		t.Fatal("a person of the lost log is still in the register")
+	}
+	if p := f.person(kept); p.GivenName != "Olga" {
+		t.Fatalf("person = %+v", p)
+	}
+}
