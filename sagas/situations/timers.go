@@ -1,6 +1,7 @@
 package situations
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,7 +28,13 @@ func GrantEverything(catalogue.StepDecision, map[string]any) (situation.Outcome,
 // Timers fires what the clock makes due: reminders and expiry of open
 // drafts, and the simulated agencies' decisions on submitted drafts after
 // their delay. It folds situation events into an index of what is pending,
-// so a tick looks only at pending work, never at every situation.
+// ordered by the instant each becomes due, so a tick looks only at what is
+// due, never at every situation nor at every pending draft.
+//
+// A draft's instants are its applicant's local midnights: the time zone is
+// read from the register once, at the first tick after the draft is
+// folded (when the register has caught up), and again when the draft comes
+// due, so an applicant who moved west is not reminded early.
 type Timers struct {
 	svc         *Service
 	agencyDelay time.Duration
@@ -39,8 +46,15 @@ type Timers struct {
 	// pendingDecisions keeps each draft's decision until the agency has
 	// decided it: the agency's rule reads it.
 	pendingDecisions map[uuid.UUID]catalogue.StepDecision
-	position         eventstore.Position
-	tick             sync.Mutex
+	// due orders the scheduled drafts and the submitted ones by the
+	// instant they come due; unscheduled holds the drafts folded since the
+	// last tick (their applicant's zone is not read yet), irregular those
+	// whose dates are not dates, checked at every tick as they always were.
+	due         dueHeap
+	unscheduled map[uuid.UUID]*openDraft
+	irregular   map[uuid.UUID]*openDraft
+	position    eventstore.Position
+	tick        sync.Mutex
 }
 
 type openDraft struct {
@@ -49,6 +63,15 @@ type openDraft struct {
 	deadline         string
 	reminders        []string
 	sent             map[string]bool
+
+	// expiry and remindAt are the local dates parsed (expiry the day after
+	// the deadline, zero without one); zone is the applicant's zone as
+	// last read; timer is the draft's place in the heap, nil when not
+	// scheduled.
+	expiry   date
+	remindAt []date
+	zone     *time.Location
+	timer    *dueTimer
 }
 
 type submitted struct {
@@ -56,6 +79,7 @@ type submitted struct {
 	decision         catalogue.StepDecision
 	fields           map[string]any
 	due              time.Time
+	timer            *dueTimer
 }
 
 // NewTimers returns the timers of a service; agencies decide agencyDelay
@@ -66,7 +90,8 @@ func NewTimers(svc *Service, agencyDelay time.Duration, rule AgencyRule) *Timers
 	}
 	return &Timers{svc: svc, agencyDelay: agencyDelay, rule: rule,
 		drafts: map[uuid.UUID]*openDraft{}, pending: map[uuid.UUID]*submitted{},
-		pendingDecisions: map[uuid.UUID]catalogue.StepDecision{}}
+		pendingDecisions: map[uuid.UUID]catalogue.StepDecision{},
+		unscheduled:      map[uuid.UUID]*openDraft{}, irregular: map[uuid.UUID]*openDraft{}}
 }
 
 // Apply folds one situation event into the index.
@@ -81,8 +106,15 @@ func (t *Timers) Apply(ev eventstore.RecordedEvent) error {
 			return fmt.Errorf("timers: decode %s: %w", ev.Type, err)
 		}
 		if e.Decision.Outcome == catalogue.OutcomeDrafted {
-			t.drafts[e.StepID] = &openDraft{situation: e.SituationID, draft: e.StepID, applicant: e.Decision.Applicant,
+			t.dropDraft(e.StepID)
+			d := &openDraft{situation: e.SituationID, draft: e.StepID, applicant: e.Decision.Applicant,
 				deadline: e.Decision.Deadline, reminders: e.Decision.Reminders, sent: map[string]bool{}}
+			t.drafts[e.StepID] = d
+			if d.parseDates() {
+				t.unscheduled[e.StepID] = d
+			} else {
+				t.irregular[e.StepID] = d
+			}
 			t.pendingDecisions[e.StepID] = e.Decision
 		}
 	case situation.TypeDraftReminded:
@@ -98,9 +130,12 @@ func (t *Timers) Apply(ev eventstore.RecordedEvent) error {
 		if err := json.Unmarshal(ev.Data, &e); err != nil {
 			return fmt.Errorf("timers: decode %s: %w", ev.Type, err)
 		}
-		delete(t.drafts, e.DraftID)
-		t.pending[e.DraftID] = &submitted{situation: e.SituationID, draft: e.DraftID,
+		t.dropDraft(e.DraftID)
+		t.dropSubmitted(e.DraftID)
+		p := &submitted{situation: e.SituationID, draft: e.DraftID,
 			decision: t.pendingDecisions[e.DraftID], fields: e.Fields, due: e.At.Add(t.agencyDelay)}
+		t.pending[e.DraftID] = p
+		t.schedule(&dueTimer{at: p.due, sub: p})
 	case situation.TypeDraftDeclined, situation.TypeDraftExpired, situation.TypeDraftWithdrawn:
 		var e struct {
 			DraftID uuid.UUID `json:"draft_id"`
@@ -108,20 +143,40 @@ func (t *Timers) Apply(ev eventstore.RecordedEvent) error {
 		if err := json.Unmarshal(ev.Data, &e); err != nil {
 			return fmt.Errorf("timers: decode %s: %w", ev.Type, err)
 		}
-		delete(t.drafts, e.DraftID)
+		t.dropDraft(e.DraftID)
 		delete(t.pendingDecisions, e.DraftID)
 		// A submitted draft withdrawn (its applicant died): the agency's
 		// decision is no longer awaited.
-		delete(t.pending, e.DraftID)
+		t.dropSubmitted(e.DraftID)
 	case situation.TypeApplicationDecided:
 		var e situation.ApplicationDecided
 		if err := json.Unmarshal(ev.Data, &e); err != nil {
 			return fmt.Errorf("timers: decode %s: %w", ev.Type, err)
 		}
-		delete(t.pending, e.DraftID)
+		t.dropSubmitted(e.DraftID)
 		delete(t.pendingDecisions, e.DraftID)
 	}
 	return nil
+}
+
+// dropDraft forgets an open draft and its timer. t.mu is held.
+func (t *Timers) dropDraft(id uuid.UUID) {
+	if d, ok := t.drafts[id]; ok && d.timer != nil {
+		heap.Remove(&t.due, d.timer.index)
+		d.timer = nil
+	}
+	delete(t.drafts, id)
+	delete(t.unscheduled, id)
+	delete(t.irregular, id)
+}
+
+// dropSubmitted forgets a submitted draft and its timer. t.mu is held.
+func (t *Timers) dropSubmitted(id uuid.UUID) {
+	if p, ok := t.pending[id]; ok && p.timer != nil {
+		heap.Remove(&t.due, p.timer.index)
+		p.timer = nil
+	}
+	delete(t.pending, id)
 }
 
 // Position is the last situation event folded.
@@ -136,6 +191,7 @@ type action struct {
 	kind             string // remind, expire, decide
 	due              string
 	sub              *submitted
+	open             *openDraft
 }
 
 // Tick fires everything due at the clock's time. Dates are the applicant's
@@ -145,25 +201,8 @@ func (t *Timers) Tick(ctx context.Context) error {
 	t.tick.Lock()
 	defer t.tick.Unlock()
 	now := t.svc.clock.Now()
-	var todo []action
 	t.mu.Lock()
-	for _, d := range t.drafts {
-		today := now.In(t.svc.locationOf(d.applicant)).Format(time.DateOnly)
-		if d.deadline != "" && today > d.deadline {
-			todo = append(todo, action{situation: d.situation, draft: d.draft, kind: "expire"})
-			continue
-		}
-		for _, r := range d.reminders {
-			if r <= today && !d.sent[r] {
-				todo = append(todo, action{situation: d.situation, draft: d.draft, kind: "remind", due: r})
-			}
-		}
-	}
-	for _, p := range t.pending {
-		if !now.Before(p.due) {
-			todo = append(todo, action{situation: p.situation, draft: p.draft, kind: "decide", sub: p})
-		}
-	}
+	todo := t.collect(now)
 	t.mu.Unlock()
 	// A stable order keeps runs reproducible.
 	sort.Slice(todo, func(i, j int) bool {
@@ -173,7 +212,7 @@ func (t *Timers) Tick(ctx context.Context) error {
 		}
 		return a.due < b.due
 	})
-	for _, a := range todo {
+	for i, a := range todo {
 		var err error
 		switch a.kind {
 		case "expire":
@@ -185,16 +224,180 @@ func (t *Timers) Tick(ctx context.Context) error {
 			_, err = t.svc.AgencyDecide(ctx, a.situation, a.draft, a.sub.decision.Agency, outcome, reasons)
 		}
 		if err != nil {
+			// What failed and what was not tried stays due: the next
+			// tick tries again.
+			t.mu.Lock()
+			for _, b := range todo[i:] {
+				t.retry(b, now)
+			}
+			t.mu.Unlock()
 			return fmt.Errorf("timer %s of draft %s: %w", a.kind, a.draft, err)
 		}
 	}
 	return nil
 }
 
+// collect takes from the index what is due at now. t.mu is held.
+func (t *Timers) collect(now time.Time) []action {
+	var todo []action
+	for id, d := range t.unscheduled {
+		delete(t.unscheduled, id)
+		d.zone = t.svc.locationOf(d.applicant)
+		t.scheduleDraft(d, now, false)
+	}
+	for _, d := range t.irregular {
+		todo = d.dueAt(now, t.svc.locationOf(d.applicant), todo)
+	}
+	for len(t.due) > 0 && !t.due[0].at.After(now) {
+		tm := heap.Pop(&t.due).(*dueTimer)
+		if p := tm.sub; p != nil {
+			p.timer = nil
+			todo = append(todo, action{situation: p.situation, draft: p.draft, kind: "decide", sub: p})
+			continue
+		}
+		d := tm.draft
+		d.timer = nil
+		// The applicant may have moved since the zone was read.
+		d.zone = t.svc.locationOf(d.applicant)
+		n := len(todo)
+		todo = d.dueAt(now, d.zone, todo)
+		if n < len(todo) && todo[n].kind == "expire" {
+			continue // the draft is done unless the expiry fails
+		}
+		t.scheduleDraft(d, now, true)
+	}
+	return todo
+}
+
+// dueAt adds to todo what of the draft is due at now in zone: its expiry,
+// or else the reminders not yet sent whose day has begun.
+func (d *openDraft) dueAt(now time.Time, zone *time.Location, todo []action) []action {
+	today := now.In(zone).Format(time.DateOnly)
+	if d.deadline != "" && today > d.deadline {
+		return append(todo, action{situation: d.situation, draft: d.draft, kind: "expire", open: d})
+	}
+	for _, r := range d.reminders {
+		if r <= today && !d.sent[r] {
+			todo = append(todo, action{situation: d.situation, draft: d.draft, kind: "remind", due: r, open: d})
+		}
+	}
+	return todo
+}
+
+// scheduleDraft puts a draft in the heap at the first instant when
+// something of it comes due in its zone: the local midnight that begins a
+// reminder's day or the day after its deadline. After the draft came due
+// (strict), only what comes after now counts: what was due is being done.
+// A draft with nothing left to come stays out of the heap. t.mu is held.
+func (t *Timers) scheduleDraft(d *openDraft, now time.Time, strict bool) {
+	var next time.Time
+	consider := func(day date) {
+		at := day.midnight(d.zone)
+		if (!strict || at.After(now)) && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	if d.deadline != "" {
+		consider(d.expiry)
+	}
+	for i, r := range d.reminders {
+		if !d.sent[r] {
+			consider(d.remindAt[i])
+		}
+	}
+	if !next.IsZero() {
+		t.schedule(&dueTimer{at: next, draft: d})
+	}
+}
+
+// retry makes an action that was not done due again at now, unless what
+// it was for has left the index meanwhile. t.mu is held.
+func (t *Timers) retry(a action, now time.Time) {
+	switch {
+	case a.sub != nil:
+		if t.pending[a.draft] == a.sub && a.sub.timer == nil {
+			t.schedule(&dueTimer{at: now, sub: a.sub})
+		}
+	case a.open != nil:
+		d := a.open
+		if t.drafts[a.draft] != d || t.irregular[a.draft] == d {
+			return
+		}
+		if d.timer == nil {
+			t.schedule(&dueTimer{at: now, draft: d})
+		} else if d.timer.at.After(now) {
+			d.timer.at = now
+			heap.Fix(&t.due, d.timer.index)
+		}
+	}
+}
+
+// schedule pushes a timer and links it from what it is for. t.mu is held.
+func (t *Timers) schedule(tm *dueTimer) {
+	if tm.sub != nil {
+		tm.sub.timer = tm
+	} else {
+		tm.draft.timer = tm
+	}
+	heap.Push(&t.due, tm)
+}
+
+// parseDates parses the deadline and reminders; false when one is not a
+// date (the draft is then checked at every tick, by comparing strings).
+func (d *openDraft) parseDates() bool {
+	if d.deadline != "" {
+		day, ok := parseDate(d.deadline)
+		if !ok {
+			return false
+		}
+		d.expiry = day.next()
+	}
+	d.remindAt = make([]date, len(d.reminders))
+	for i, r := range d.reminders {
+		day, ok := parseDate(r)
+		if !ok {
+			return false
+		}
+		d.remindAt[i] = day
+	}
+	return true
+}
+
+// dueTimer is a draft's or a submitted draft's place in the heap.
+type dueTimer struct {
+	at    time.Time
+	draft *openDraft
+	sub   *submitted
+	index int
+}
+
+// dueHeap is a min-heap of timers by instant.
+type dueHeap []*dueTimer
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h dueHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *dueHeap) Push(x any) {
+	tm := x.(*dueTimer)
+	tm.index = len(*h)
+	*h = append(*h, tm)
+}
+func (h *dueHeap) Pop() any {
+	old := *h
+	tm := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	tm.index = -1
+	return tm
+}
+
 // locationOf is a person's time zone from the register (UTC if unknown).
 func (s *Service) locationOf(person string) *time.Location {
 	if p, ok := s.register.Person(person); ok && p.TimeZone != "" {
-		if loc, err := time.LoadLocation(p.TimeZone); err == nil {
+		if loc, ok := loadLocation(p.TimeZone); ok {
 			return loc
 		}
 	}
