@@ -58,6 +58,13 @@ type Config struct {
 	Partitions  int                        // trigger handlers splitting the person space; 1 when < 1
 	MaxRetries  int                        // retries before an event is dead-lettered; 3 when 0, none when < 0
 	Logger      *slog.Logger
+	// Triggers, when set, tells the event types that may open a situation
+	// (for example those some situation of the catalogue triggers on):
+	// person- stream events of other types are passed over without a
+	// handler call, their positions counted as seen and saved in the
+	// checkpoint with the others. nil hands every person- stream event to
+	// the sagas, which ignore what opens nothing.
+	Triggers func(eventType string) bool
 	// Metrics, when set, receives the router's metrics: Watermill's
 	// handler metrics and lifesituations_saga_* (situations opened, dead
 	// letters, how far the handlers lag behind the log).
@@ -154,6 +161,10 @@ func New(cfg Config) (*Router, error) {
 		return []message.HandlerMiddleware{track(p), deadLetter(pub, m.deadLetters), retry.Middleware, middleware.Recoverer}
 	}
 
+	trigger := isTrigger
+	if cfg.Triggers != nil {
+		trigger = func(ev eventstore.RecordedEvent) bool { return isTrigger(ev) && cfg.Triggers(ev.Type) }
+	}
 	for i := range cfg.Partitions {
 		p := &progress{}
 		rt.progress = append(rt.progress, p)
@@ -170,7 +181,7 @@ func New(cfg Config) (*Router, error) {
 			return watermillstore.PartitionOf(key.remember(ev), cfg.Partitions) == i
 		}
 		sub, err := watermillstore.NewSubscriber(cfg.Store, watermillstore.SubscriberConfig{
-			Topics:        p.selection(isTrigger, owns),
+			Topics:        p.selection(trigger, owns),
 			ConsumerGroup: consumerGroup, Checkpoints: cfg.Checkpoints, Partition: partition,
 		}, logger)
 		if err != nil {
@@ -268,7 +279,9 @@ func (r *Router) Settled(ctx context.Context) (bool, error) {
 // selection subscribes to the whole log, so that progress sees every
 // position, and lets through what the handler wants. It notes an event as
 // owned before noting it as seen, so that Settled never counts an event as
-// seen before it counts it as due.
+// seen before it counts it as due. What it does not let through is seen
+// (and its position checkpointed by the subscriber) without ever being
+// owned: nothing to wait for.
 func (p *progress) selection(want, owns func(eventstore.RecordedEvent) bool) watermillstore.TopicMapper {
 	return func(string) watermillstore.Selection {
 		return watermillstore.Selection{Match: func(ev eventstore.RecordedEvent) bool {

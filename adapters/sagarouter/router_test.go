@@ -38,7 +38,7 @@ var (
 // env is one data directory: an embedded store, the real register folding
 // it, and routers started and stopped on it as a server would.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	clk   *clock.Manual
 	store *embedded.Store
@@ -46,7 +46,7 @@ type env struct {
 	reg   *hookedRegister
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), clk: clock.NewManual(start)}
 	var err error
@@ -141,14 +141,19 @@ type running struct {
 // server has; stop (also at the end of the test) closes it.
 func (e *env) start(cp watermillstore.Checkpoints, partitions, retries int) *running {
 	e.t.Helper()
+	return e.startWith(sagarouter.Config{Checkpoints: cp, Partitions: partitions, MaxRetries: retries})
+}
+
+// startWith is start with more of the configuration: Store, Service,
+// Timers and Logger are the env's.
+func (e *env) startWith(cfg sagarouter.Config) *running {
+	e.t.Helper()
 	svc, err := situations.NewService(situations.Config{Store: e.store, Catalogue: e.cat, Register: e.reg, Clock: e.clk, Logger: discard})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r, err := sagarouter.New(sagarouter.Config{
-		Store: e.store, Service: svc, Timers: situations.NewTimers(svc, 24*time.Hour, nil), Checkpoints: cp,
-		Partitions: partitions, MaxRetries: retries, Logger: discard,
-	})
+	cfg.Store, cfg.Service, cfg.Timers, cfg.Logger = e.store, svc, situations.NewTimers(svc, 24*time.Hour, nil), discard
+	r, err := sagarouter.New(cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

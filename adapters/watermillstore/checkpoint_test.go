@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -41,9 +42,9 @@ func expectInOrder(t *testing.T, msgs <-chan *message.Message, ids []string) {
 	}
 }
 
-// TestResumeAfterClose: a subscriber that saves after every Ack and is
-// closed with a message in flight resumes, from a reopened checkpoint
-// file, exactly at that message.
+// TestResumeAfterClose: a subscriber that saves in batches and is closed
+// with a message in flight resumes, from a reopened checkpoint file,
+// exactly at that message: stopping saves what the batch held.
 func TestResumeAfterClose(t *testing.T) {
 	store := openStore(t)
 	pub := newPublisher(t, store)
@@ -106,7 +107,7 @@ func TestResumeAfterCrashWithBatchedCheckpoints(t *testing.T) {
 	pub := newPublisher(t, store)
 	ids := publishNumbered(t, pub, "situation-1", 20)
 	checkpoints := &crashable{Checkpoints: watermillstore.NewMemoryCheckpoints()}
-	config := watermillstore.SubscriberConfig{ConsumerGroup: "sagas", Checkpoints: checkpoints, CheckpointEvery: 4}
+	config := watermillstore.SubscriberConfig{ConsumerGroup: "sagas", Checkpoints: checkpoints, CheckpointEvery: 4, CheckpointInterval: time.Hour}
 
 	sub := newSubscriber(t, store, config)
 	msgs, err := sub.Subscribe(testContext(t), "situation-1")
@@ -179,4 +180,69 @@ func TestConsumerGroupsAreIndependent(t *testing.T) {
 
 	expectInOrder(t, subscribe("b"), ids)
 	expectInOrder(t, subscribe("a"), ids[3:])
+}
+
+// TestCheckpointSavedAfterInterval: acknowledged messages and passed-over
+// events are saved within CheckpointInterval even though the batch is far
+// from full and the subscription goes idle, and never past the message in
+// flight.
+func TestCheckpointSavedAfterInterval(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	pub := newPublisher(t, store)
+	ids := publishNumbered(t, pub, "situation-1", 3)
+	// Passed over by a subscription to situation-1 (same prefix, other
+	// stream): they advance its checkpoint too.
+	publishNumbered(t, pub, "situation-10", 5)
+	skippedTo, err := store.LastPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := publishNumbered(t, pub, "situation-1", 2)
+
+	checkpoints := watermillstore.NewMemoryCheckpoints()
+	key := watermillstore.CheckpointKey("sagas", "situation-1", nil)
+	sub := newSubscriber(t, store, watermillstore.SubscriberConfig{
+		ConsumerGroup: "sagas", Checkpoints: checkpoints,
+		CheckpointEvery: 1000, CheckpointInterval: 10 * time.Millisecond,
+	})
+	msgs, err := sub.Subscribe(testContext(t), "situation-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectInOrder(t, msgs, ids)
+	inFlight := receive(t, msgs)
+	if inFlight.UUID != more[0] {
+		t.Fatalf("4th message %s, want %s", inFlight.UUID, more[0])
+	}
+	deadline := time.Now().Add(guard)
+	for {
+		pos, err := checkpoints.Load(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pos > skippedTo {
+			t.Fatalf("checkpoint %d passes the unacknowledged message after %d", pos, skippedTo)
+		}
+		if pos == skippedTo {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("checkpoint %d, want %d within the interval", pos, skippedTo)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // several intervals: still not past it
+	if pos, _ := checkpoints.Load(ctx, key); pos != skippedTo {
+		t.Fatalf("checkpoint moved to %d with the message after %d in flight", pos, skippedTo)
+	}
+	inFlight.Ack()
+	expectInOrder(t, msgs, more[1:])
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	last, _ := store.LastPosition(ctx)
+	if pos, _ := checkpoints.Load(ctx, key); pos != last {
+		t.Fatalf("checkpoint %d after Close, want %d", pos, last)
+	}
 }

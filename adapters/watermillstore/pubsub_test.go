@@ -105,10 +105,10 @@ func (e *suiteEnvs) get(t *testing.T) *suiteEnv {
 func (e *suiteEnvs) pubSub(t *testing.T, group string) (message.Publisher, message.Subscriber) {
 	env := e.get(t)
 	config := watermillstore.SubscriberConfig{
-		// Batched saves: up to 50 subscribers share one checkpoint file in
-		// TestConcurrentSubscribe, and a sync per Ack would serialise them
-		// all on the disk. Saving after every Ack is covered by
-		// TestResumeAfterClose.
+		// Batched saves (fewer than the default, so that the suite's runs
+		// of a few hundred messages do save mid-run): up to 50 subscribers
+		// share one checkpoint file in TestConcurrentSubscribe, and a sync
+		// per Ack would serialise them all on the disk.
 		CheckpointEvery: 100,
 		NackBackoff:     time.Millisecond,
 	}

@@ -22,6 +22,12 @@ const (
 	// DefaultRetryBackoff is the wait before resubscribing after the store
 	// failed a subscription.
 	DefaultRetryBackoff = time.Second
+	// DefaultCheckpointEvery and DefaultCheckpointInterval bound what a
+	// subscription leaves unsaved: a synced checkpoint write per Ack would
+	// cost more than most handlers (and the writes of all subscriptions
+	// sharing a file are serialised).
+	DefaultCheckpointEvery    = 256
+	DefaultCheckpointInterval = 200 * time.Millisecond
 	// skippedSaveEvery bounds the events passed over (other topics sharing
 	// the store filter, other partitions) between two checkpoint saves, so
 	// that a restart does not rescan them all. Skipped events are never
@@ -42,12 +48,18 @@ type SubscriberConfig struct {
 	ConsumerGroup string
 	Checkpoints   Checkpoints
 
-	// CheckpointEvery is how many acknowledged messages may go unsaved: 1
-	// (the default) saves after every Ack. With n, a crash delivers again
-	// at most the last n-1 acknowledged messages; a message is never
-	// skipped, and a subscription that stops (Close, ctx done) saves what
-	// it has.
-	CheckpointEvery int
+	// CheckpointEvery is how many acknowledged messages may go unsaved
+	// (DefaultCheckpointEvery when 0; 1 saves after every Ack), and
+	// CheckpointInterval how long an acknowledged or passed-over position
+	// may go unsaved (DefaultCheckpointInterval when 0). The checkpoint is
+	// saved when either is reached, and always when the subscription stops
+	// (Close, ctx done, store closed). The saved position is never past a
+	// message that was not acknowledged: a crash delivers again at most the
+	// last CheckpointEvery-1 acknowledged messages (or those of the last
+	// interval), and skips none. Consumers must therefore be idempotent, as
+	// at-least-once delivery requires anyway.
+	CheckpointEvery    int
+	CheckpointInterval time.Duration
 
 	// Partition, when set, delivers only this subscriber's share of each
 	// topic.
@@ -66,7 +78,10 @@ func (c *SubscriberConfig) setDefaults() {
 		c.Topics = ExactStream
 	}
 	if c.CheckpointEvery == 0 {
-		c.CheckpointEvery = 1
+		c.CheckpointEvery = DefaultCheckpointEvery
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = DefaultCheckpointInterval
 	}
 	if c.NackBackoff == 0 {
 		c.NackBackoff = DefaultNackBackoff
@@ -82,6 +97,8 @@ func (c *SubscriberConfig) validate() error {
 		return errors.New("consumer group and checkpoints go together")
 	case c.CheckpointEvery < 0:
 		return fmt.Errorf("checkpoint every %d messages, want > 0", c.CheckpointEvery)
+	case c.CheckpointInterval < 0:
+		return fmt.Errorf("checkpoint interval %v, want > 0", c.CheckpointInterval)
 	case c.NackBackoff < 0 || c.RetryBackoff < 0:
 		return errors.New("negative backoff")
 	}

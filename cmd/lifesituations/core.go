@@ -115,6 +115,8 @@ func openCore(store eventstore.Store, clk clock.Clock, cfg coreConfig, log *slog
 	if c.router, err = sagarouter.New(sagarouter.Config{
 		Store: store, Service: c.service, Timers: c.timers, Checkpoints: c.checkpoints,
 		Partitions: cfg.partitions, Logger: log, Metrics: cfg.metrics,
+		// Only events some situation is triggered by reach a handler.
+		Triggers: func(eventType string) bool { return len(c.catalogue.Situations(eventType)) > 0 },
 	}); err != nil {
 		return nil, err
 	}
