@@ -8,7 +8,6 @@ package agencyapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -133,13 +132,8 @@ var withheld = map[string]bool{
 }
 
 func (a *API) getEntry(w http.ResponseWriter, r *http.Request) {
-	p, ok := auth.FromContext(r.Context())
+	p, ok := httpapi.Principal(w, r, "registry entries are", auth.RoleAgency, auth.RoleAuditor)
 	if !ok {
-		problem.Write(w, problem.Unauthorized("the request carries no authenticated principal"))
-		return
-	}
-	if p.Role != auth.RoleAgency && p.Role != auth.RoleAuditor {
-		problem.Write(w, problem.Forbidden(fmt.Sprintf("registry entries are for the roles agency and auditor; the token's role is %s", p.Role)))
 		return
 	}
 	registry, rawID := r.PathValue("registry"), r.PathValue("entry_id")
@@ -173,20 +167,14 @@ func (a *API) getEntry(w http.ResponseWriter, r *http.Request) {
 			return // the caller went away
 		}
 		a.cfg.Logger.Error("recording a registry entry read failed", "path", r.URL.Path, "err", err)
-		pr := problem.New(http.StatusServiceUnavailable, "not-recorded", "Read not recorded",
-			"every read of a registry entry is recorded before it is answered, and recording this one failed; nothing was answered, try again")
-		pr.RetryAfter = time.Second
-		problem.Write(w, pr)
+		problem.Write(w, auditapi.NotRecorded("read of a registry entry"))
 		return
 	}
 	if !found {
 		problem.Write(w, problem.NotFound(fmt.Sprintf("no entry %s in registry %s", rawID, registry)))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(w).Encode(view)
+	httpapi.WriteJSON(w, http.StatusOK, view)
 }
 
 // find looks the entry up, and when it is not there waits for the index to

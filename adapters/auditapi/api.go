@@ -86,6 +86,15 @@ func jsonAnswer(v any) answer {
 	return answer{status: http.StatusOK, contentType: "application/json", body: buf.Bytes()}
 }
 
+// NotRecorded is the 503 answered, with nothing else, when recording a
+// read failed; reads names them ("read of a registry entry").
+func NotRecorded(reads string) *problem.Problem {
+	p := problem.New(http.StatusServiceUnavailable, "not-recorded", "Read not recorded",
+		"every "+reads+" is recorded before it is answered, and recording this one failed; nothing was answered, try again")
+	p.RetryAfter = time.Second
+	return p
+}
+
 func problemAnswer(p *problem.Problem) answer { return answer{status: p.Status, problem: p} }
 
 func internalProblem() *problem.Problem {
@@ -97,13 +106,8 @@ func internalProblem() *problem.Problem {
 // When the record cannot be written nothing is answered but a 503.
 func (a *API) read(what string, h func(*http.Request) answer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := auth.FromContext(r.Context())
+		p, ok := httpapi.Principal(w, r, "/v1/audit is", auth.RoleAuditor)
 		if !ok {
-			problem.Write(w, problem.Unauthorized("the request carries no authenticated principal"))
-			return
-		}
-		if p.Role != auth.RoleAuditor {
-			problem.Write(w, problem.Forbidden("/v1/audit is for the role auditor; the token's role is "+string(p.Role)))
 			return
 		}
 		ans := h(r)
@@ -115,10 +119,7 @@ func (a *API) read(what string, h func(*http.Request) answer) http.Handler {
 		})
 		if err != nil {
 			a.cfg.Logger.Error("recording an auditor's read failed", "path", r.URL.Path, "err", err)
-			pr := problem.New(http.StatusServiceUnavailable, "not-recorded", "Read not recorded",
-				"every read is recorded before it is answered, and recording this one failed; nothing was answered, try again")
-			pr.RetryAfter = time.Second
-			problem.Write(w, pr)
+			problem.Write(w, NotRecorded("read"))
 			return
 		}
 		if ans.problem != nil {

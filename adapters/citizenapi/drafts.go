@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"lifesituations/adapters/httpapi"
 	"lifesituations/adapters/httpapi/problem"
 	"lifesituations/projections/cabinet"
 )
@@ -30,7 +31,7 @@ func (a *API) listDrafts(w http.ResponseWriter, r *http.Request, person string) 
 func (a *API) getDraft(w http.ResponseWriter, r *http.Request, person string) {
 	d, ok := a.draft(w, r, person, false)
 	if ok {
-		writeJSON(w, http.StatusOK, d)
+		httpapi.WriteJSON(w, http.StatusOK, d)
 	}
 }
 
@@ -116,7 +117,7 @@ func (a *API) answerDraft(w http.ResponseWriter, r *http.Request, person string,
 		a.readFailed(w, r, "draft", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	httpapi.WriteJSON(w, http.StatusOK, d)
 }
 
 // corrections decodes the fields of a confirmation and checks that each is

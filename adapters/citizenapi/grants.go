@@ -3,6 +3,7 @@ package citizenapi
 import (
 	"net/http"
 
+	"lifesituations/adapters/httpapi"
 	"lifesituations/adapters/httpapi/problem"
 )
 
@@ -52,5 +53,5 @@ func (a *API) withdrawGrant(w http.ResponseWriter, r *http.Request, person strin
 		a.readFailed(w, r, "grant", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, g)
+	httpapi.WriteJSON(w, http.StatusOK, g)
 }

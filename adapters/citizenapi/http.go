@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/google/uuid"
 
 	"lifesituations/adapters/auth"
+	"lifesituations/adapters/httpapi"
 	"lifesituations/adapters/httpapi/problem"
 )
 
@@ -21,13 +21,8 @@ type handler func(w http.ResponseWriter, r *http.Request, person string)
 // in front checked already.
 func (a *API) citizen(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := auth.FromContext(r.Context())
+		p, ok := httpapi.Principal(w, r, "/v1/me is", auth.RoleCitizen)
 		if !ok {
-			problem.Write(w, problem.Unauthorized("the request carries no authenticated principal"))
-			return
-		}
-		if p.Role != auth.RoleCitizen {
-			problem.Write(w, problem.Forbidden(fmt.Sprintf("/v1/me is for the role citizen; the token's role is %s", p.Role)))
 			return
 		}
 		if p.Subject == "" {
@@ -78,16 +73,9 @@ type list[T any] struct {
 	Items []T `json:"items"`
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func writeList[T any](w http.ResponseWriter, items []T) {
 	if items == nil {
 		items = []T{}
 	}
-	writeJSON(w, http.StatusOK, list[T]{Items: items})
+	httpapi.WriteJSON(w, http.StatusOK, list[T]{Items: items})
 }

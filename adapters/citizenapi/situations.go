@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"unicode/utf8"
 
+	"lifesituations/adapters/httpapi"
 	"lifesituations/adapters/httpapi/problem"
 )
 
@@ -65,7 +66,7 @@ func (a *API) rateSituation(w http.ResponseWriter, r *http.Request, person strin
 		a.readFailed(w, r, "situation", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s)
+	httpapi.WriteJSON(w, http.StatusOK, s)
 }
 
 // parseScore reads a score, a whole number from 1 to 5.

@@ -60,7 +60,7 @@ type Route struct {
 func NewHandler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := cfg.Ready(); err != nil {
@@ -68,7 +68,7 @@ func NewHandler(cfg Config) http.Handler {
 			problem.Write(w, p)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", cfg.Metrics)
 	mux.HandleFunc("POST /v1/dev/token", devOnly(cfg.Dev, devToken(cfg.Tokens)))
@@ -124,7 +124,7 @@ func devToken(issuer TokenIssuer) http.HandlerFunc {
 			problem.Write(w, problem.New(http.StatusInternalServerError, "internal", "Internal error", "issuing the token failed"))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"token": token})
+		WriteJSON(w, http.StatusOK, map[string]string{"token": token})
 	}
 }
 
@@ -151,7 +151,7 @@ func devClock(c ClockSetter) http.HandlerFunc {
 			problem.Write(w, problem.Validation("the clock cannot be set", []problem.FieldError{{Pointer: "/now", Detail: err.Error()}}))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"now": now})
+		WriteJSON(w, http.StatusOK, map[string]string{"now": now})
 	}
 }
 
@@ -170,13 +170,6 @@ func decodeJSON(r *http.Request, v any) *problem.Problem {
 		return problem.BadRequest("the body must be a JSON object: " + err.Error())
 	}
 	return nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 // recoverPanics turns a handler panic into a 500 problem: a bug in one

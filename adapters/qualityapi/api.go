@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -63,13 +62,7 @@ type Report struct {
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	p, ok := auth.FromContext(r.Context())
-	if !ok {
-		problem.Write(w, problem.Unauthorized("the request carries no authenticated principal"))
-		return
-	}
-	if p.Role != auth.RoleOperator && p.Role != auth.RoleAuditor {
-		problem.Write(w, problem.Forbidden(fmt.Sprintf("/v1/quality is for the roles operator and auditor; the token's role is %s", p.Role)))
+	if _, ok := httpapi.Principal(w, r, "/v1/quality is", auth.RoleOperator, auth.RoleAuditor); !ok {
 		return
 	}
 	last, err := a.store.LastPosition(r.Context())

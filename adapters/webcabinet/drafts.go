@@ -96,14 +96,8 @@ func (s *Server) showDraft(w http.ResponseWriter, r *http.Request, v *view, stat
 // draft finds the draft of the path that person sees (or, for a command,
 // is the applicant of), answering 404 otherwise, as the API does.
 func (s *Server) draft(w http.ResponseWriter, r *http.Request, v *view, person string, applicant bool) (cabinet.Draft, bool) {
-	id, ok := pathID(r)
+	d, ok := fromPath(s, w, r, v, person, s.cfg.ReadModel.DraftFor)
 	if !ok {
-		s.notFound(w, r, v)
-		return cabinet.Draft{}, false
-	}
-	d, err := s.cfg.ReadModel.DraftFor(person, id)
-	if err != nil {
-		s.readFailed(w, r, v, err)
 		return cabinet.Draft{}, false
 	}
 	if applicant && d.Applicant != person {
@@ -255,25 +249,16 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, v *view, person
 	fields, values := corrections(d, svc, r.PostForm)
 	pos, err := s.cfg.Commands.ConfirmDraft(r.Context(), d.Situation, d.ID, person, fields)
 	var refused *situations.ValidationError
-	switch {
-	case errors.As(err, &refused):
+	if errors.As(err, &refused) {
 		data := s.draftData(v, person, d, values)
 		for _, fe := range refused.Errors {
 			s.markField(v, &data, fe)
 		}
 		s.showDraft(w, r, v, http.StatusBadRequest, data)
 		return
-	case errors.Is(err, situation.ErrConflict):
-		s.cannot(w, r, v, person, d, "confirm", err)
-		return
-	case err != nil:
-		s.commandFailed(w, r, v, err)
-		return
 	}
-	if !s.await(w, r, v, pos) {
-		return
-	}
-	redirect(w, r, "/drafts/"+d.ID.String()+"?done=confirmed")
+	s.commandDone(w, r, v, pos, err, func() { s.cannot(w, r, v, person, d, "confirm", err) },
+		"/drafts/"+d.ID.String()+"?done=confirmed")
 }
 
 // markField puts a refused correction's message next to its field (or
@@ -306,18 +291,8 @@ func (s *Server) decline(w http.ResponseWriter, r *http.Request, v *view, person
 		return
 	}
 	pos, err := s.cfg.Commands.DeclineDraft(r.Context(), d.Situation, d.ID, person, reason)
-	switch {
-	case errors.Is(err, situation.ErrConflict):
-		s.cannot(w, r, v, person, d, "decline", err)
-		return
-	case err != nil:
-		s.commandFailed(w, r, v, err)
-		return
-	}
-	if !s.await(w, r, v, pos) {
-		return
-	}
-	redirect(w, r, "/drafts/"+d.ID.String()+"?done=declined")
+	s.commandDone(w, r, v, pos, err, func() { s.cannot(w, r, v, person, d, "decline", err) },
+		"/drafts/"+d.ID.String()+"?done=declined")
 }
 
 // cannot shows the draft as it stands now, with why the command given on

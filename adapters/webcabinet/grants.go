@@ -1,7 +1,6 @@
 package webcabinet
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"lifesituations/domain/situation"
 	"lifesituations/projections/cabinet"
 )
 
@@ -60,14 +58,8 @@ func (s *Server) showGrants(w http.ResponseWriter, r *http.Request, v *view, per
 // withdraw: POST /grants/{id}/withdraw, by the grant's applicant, for a
 // grant that allows opting out. Repeating it changes nothing.
 func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, v *view, person string) {
-	id, ok := pathID(r)
+	g, ok := fromPath(s, w, r, v, person, s.cfg.ReadModel.GrantFor)
 	if !ok {
-		s.notFound(w, r, v)
-		return
-	}
-	g, err := s.cfg.ReadModel.GrantFor(person, id)
-	if err != nil {
-		s.readFailed(w, r, v, err)
 		return
 	}
 	if g.Applicant != person {
@@ -76,18 +68,8 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, v *view, perso
 		return
 	}
 	pos, err := s.cfg.Commands.WithdrawGrant(r.Context(), g.Situation, g.ID, person)
-	switch {
-	case errors.Is(err, situation.ErrConflict):
-		s.showGrants(w, r, v, person, http.StatusConflict, g.ID, v.T("why.noOptOut"))
-		return
-	case err != nil:
-		s.commandFailed(w, r, v, err)
-		return
-	}
-	if !s.await(w, r, v, pos) {
-		return
-	}
-	redirect(w, r, "/grants?done=withdrawn#grant-"+g.ID.String())
+	s.commandDone(w, r, v, pos, err, func() { s.showGrants(w, r, v, person, http.StatusConflict, g.ID, v.T("why.noOptOut")) },
+		"/grants?done=withdrawn#grant-"+g.ID.String())
 }
 
 // maxComment bounds a rating's comment, in characters, as in the API.
@@ -124,17 +106,7 @@ func (s *Server) situationPage(w http.ResponseWriter, r *http.Request, v *view, 
 }
 
 func (s *Server) situation(w http.ResponseWriter, r *http.Request, v *view, person string) (cabinet.Situation, bool) {
-	id, ok := pathID(r)
-	if !ok {
-		s.notFound(w, r, v)
-		return cabinet.Situation{}, false
-	}
-	sit, err := s.cfg.ReadModel.SituationFor(person, id)
-	if err != nil {
-		s.readFailed(w, r, v, err)
-		return cabinet.Situation{}, false
-	}
-	return sit, true
+	return fromPath(s, w, r, v, person, s.cfg.ReadModel.SituationFor)
 }
 
 func (s *Server) situationData(v *view, sit cabinet.Situation, score int, comment string) situationData {
@@ -186,12 +158,5 @@ func (s *Server) rate(w http.ResponseWriter, r *http.Request, v *view, person st
 		return
 	}
 	pos, err := s.cfg.Commands.RateSituation(r.Context(), sit.ID, person, score, comment)
-	if err != nil {
-		s.commandFailed(w, r, v, err)
-		return
-	}
-	if !s.await(w, r, v, pos) {
-		return
-	}
-	redirect(w, r, "/situations/"+sit.ID.String()+"?done=rated")
+	s.commandDone(w, r, v, pos, err, nil, "/situations/"+sit.ID.String()+"?done=rated")
 }

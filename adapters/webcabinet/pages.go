@@ -71,6 +71,23 @@ func pathID(r *http.Request) (uuid.UUID, bool) {
 	return id, err == nil
 }
 
+// fromPath reads with get what the {id} of the path names for person,
+// answering 404 when the id is no UUID or names nothing person sees.
+func fromPath[T any](s *Server, w http.ResponseWriter, r *http.Request, v *view, person string, get func(person string, id uuid.UUID) (T, error)) (T, bool) {
+	var none T
+	id, ok := pathID(r)
+	if !ok {
+		s.notFound(w, r, v)
+		return none, false
+	}
+	x, err := get(person, id)
+	if err != nil {
+		s.readFailed(w, r, v, err)
+		return none, false
+	}
+	return x, true
+}
+
 // notFound answers as if nothing were there: never a hint that it is
 // someone else's.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, v *view) {
@@ -103,6 +120,21 @@ func (s *Server) commandFailed(w http.ResponseWriter, r *http.Request, v *view, 
 		s.errorPage(w, r, v, http.StatusServiceUnavailable, "error.busy")
 	default:
 		s.internal(w, r, v, err)
+	}
+}
+
+// commandDone answers a command given: with conflict, when set, for a
+// situation.ErrConflict, with commandFailed for any other error, and
+// otherwise, once the read model shows the result, by redirecting to the
+// page to.
+func (s *Server) commandDone(w http.ResponseWriter, r *http.Request, v *view, pos eventstore.Position, err error, conflict func(), to string) {
+	switch {
+	case conflict != nil && errors.Is(err, situation.ErrConflict):
+		conflict()
+	case err != nil:
+		s.commandFailed(w, r, v, err)
+	case s.await(w, r, v, pos):
+		redirect(w, r, to)
 	}
 }
 

@@ -23,39 +23,23 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"lifesituations/adapters/auth"
+	"lifesituations/adapters/citizenapi"
 	"lifesituations/adapters/httpapi"
 	"lifesituations/adapters/httpapi/problem"
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/eventstore"
-	"lifesituations/projections/cabinet"
 )
 
 // ReadModel is what the pages show (cabinet.Cabinet): the citizen API's
 // read model.
-type ReadModel interface {
-	Drafts(person string) ([]cabinet.Draft, error)
-	DraftFor(person string, id uuid.UUID) (cabinet.Draft, error)
-	Grants(person string) ([]cabinet.Grant, error)
-	GrantFor(person string, id uuid.UUID) (cabinet.Grant, error)
-	Situations(person string) ([]cabinet.Situation, error)
-	SituationFor(person string, id uuid.UUID) (cabinet.Situation, error)
-	Notifications(person string) ([]cabinet.Notification, error)
-	WaitFor(ctx context.Context, pos eventstore.Position) error
-}
+type ReadModel = citizenapi.Cabinet
 
 // Commands are the citizen's decisions (sagas/situations.Service), the same
 // the citizen API gives. Errors: situation.ErrNotFound, situation.ErrConflict,
 // situation.ErrInvalid, or a *situations.ValidationError for refused
 // corrections.
-type Commands interface {
-	ConfirmDraft(ctx context.Context, situationID, draftID uuid.UUID, by string, fields map[string]any) (eventstore.Position, error)
-	DeclineDraft(ctx context.Context, situationID, draftID uuid.UUID, by, reason string) (eventstore.Position, error)
-	WithdrawGrant(ctx context.Context, situationID, grantID uuid.UUID, by string) (eventstore.Position, error)
-	RateSituation(ctx context.Context, situationID uuid.UUID, by string, score int, comment string) (eventstore.Position, error)
-}
+type Commands = citizenapi.Commands
 
 // Register names persons (register.Projection): the signed-in citizen, the
 // people a draft is about, and the persons to choose from in development.

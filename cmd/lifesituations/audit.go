@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,20 +26,7 @@ Run "lifesituations audit verify --help" for the flags.
 
 // auditCmd holds the auditors' tools.
 func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, auditUsage)
-		return errors.New("audit: which command?")
-	}
-	switch args[0] {
-	case "verify":
-		return auditVerify(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, auditUsage)
-		return nil
-	default:
-		fmt.Fprint(stderr, auditUsage)
-		return fmt.Errorf("audit: unknown command %q", args[0])
-	}
+	return dispatch(ctx, "audit", auditUsage, map[string]subcommand{"verify": auditVerify}, args, stdout, stderr)
 }
 
 const auditVerifySummary = `Replays the whole log into a fresh register in a scratch directory and
@@ -67,13 +53,12 @@ func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit verify", auditVerifySummary, stderr)
-	data := fs.String("data", "./data", "data directory of the embedded store")
+	offline := offlineStoreFlags(fs)
 	store := fs.String("store", "embedded", "event store: embedded (an EventStoreDB adapter is not built yet)")
 	var dirs stringList
 	fs.Var(&dirs, "catalogue", "directory of an older catalogue version to verify its decisions with (repeatable)")
 	scratch := fs.String("scratch", "", "directory for the replay's fresh register (default: a temporary directory, removed after)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	lockWait := fs.Duration("lock-wait", 5*time.Second, "how long to wait for a running server to release the store")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the verification to this file")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
@@ -99,12 +84,9 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(*data); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	s, err := embedded.Open(*data, embedded.WithLockTimeout(*lockWait))
+	s, err := offline.open()
 	if err != nil {
-		return fmt.Errorf("open the log in %s (stop the server first: one process at a time): %w", *data, err)
+		return err
 	}
 	defer s.Close()
 

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/domain/eventstore"
 	"lifesituations/projections/cabinet"
 	"lifesituations/projections/register"
@@ -22,20 +21,7 @@ Run "lifesituations projections rebuild --help" for the flags.
 `
 
 func projectionsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, projectionsUsage)
-		return errors.New("projections: which command?")
-	}
-	switch args[0] {
-	case "rebuild":
-		return projectionsRebuild(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, projectionsUsage)
-		return nil
-	default:
-		fmt.Fprint(stderr, projectionsUsage)
-		return fmt.Errorf("projections: unknown command %q", args[0])
-	}
+	return dispatch(ctx, "projections", projectionsUsage, map[string]subcommand{"rebuild": projectionsRebuild}, args, stdout, stderr)
 }
 
 const projectionsRebuildSummary = `Rebuilds the read models of the data directory (register.db, the register of
@@ -52,23 +38,20 @@ are not a read model and are left alone.`
 
 func projectionsRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("projections rebuild", projectionsRebuildSummary, stderr)
-	data := fs.String("data", "./data", "data directory of the embedded store")
+	offline := offlineStoreFlags(fs)
+	data := offline.data
 	only := oneOf{value: "all", allowed: []string{"all", "register", "cabinet"}}
 	fs.Var(&only, "only", "which read model: all, register or cabinet")
 	keepOld := fs.Bool("keep-old", false, "keep the replaced files as *.old")
-	lockWait := fs.Duration("lock-wait", 5*time.Second, "how long to wait for a running server to release the store")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("projections rebuild: unexpected argument %q", fs.Arg(0))
 	}
-	if _, err := os.Stat(*data); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	s, err := embedded.Open(*data, embedded.WithLockTimeout(*lockWait))
+	s, err := offline.open()
 	if err != nil {
-		return fmt.Errorf("open the log in %s (stop the server first: one process at a time): %w", *data, err)
+		return err
 	}
 	defer s.Close()
 	last, err := s.LastPosition(ctx)

@@ -34,7 +34,7 @@ func (c *Cabinet) apply(events []eventstore.RecordedEvent) error {
 		return nil
 	}
 	if !touches && last-c.persisted < lazyCheckpoint {
-		c.advance(last)
+		c.progress.Publish(last)
 		return nil
 	}
 	err := c.db.Update(func(tx *bolt.Tx) error {
@@ -56,7 +56,7 @@ func (c *Cabinet) apply(events []eventstore.RecordedEvent) error {
 		return fmt.Errorf("cabinet: %w", err)
 	}
 	c.persisted = last
-	c.advance(last)
+	c.progress.Publish(last)
 	return nil
 }
 

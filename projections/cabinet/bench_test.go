@@ -1,22 +1,16 @@
 package cabinet_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
-	"lifesituations/adapters/eventstore/embedded"
-	"lifesituations/domain/clock"
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/situation"
 	"lifesituations/projections/cabinet"
+	"lifesituations/projections/derived/derivedtest"
 )
 
 // benchEvents is how many situation events each benchmark folds.
@@ -43,92 +37,14 @@ func situationEvents(b *testing.B, i int) []eventstore.Event {
 // situation at a time by concurrent writers, as the core's sagas do.
 // events/s is the fold's rate.
 func BenchmarkFold(b *testing.B) {
-	for _, mode := range []string{"catchup", "live"} {
-		b.Run(mode, func(b *testing.B) {
-			for b.Loop() {
-				benchFold(b, mode == "live")
-			}
-		})
-	}
-}
-
-func benchFold(b *testing.B, live bool) {
-	b.StopTimer()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	store, err := embedded.Open(b.TempDir(), embedded.WithClock(clock.NewManual(start)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	per := len(situationEvents(b, 0))
-	sits := benchEvents / per
-	batches := make([][]eventstore.Event, sits)
-	for i := range batches {
-		batches[i] = situationEvents(b, i)
-	}
-	appendAll := func(workers int) eventstore.Position {
-		var mu sync.Mutex
-		var last eventstore.Position
-		var wg sync.WaitGroup
-		next := make(chan int)
-		for range workers {
-			wg.Go(func() {
-				for i := range next {
-					events := batches[i]
-					id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint(i)))
-					res, err := store.Append(ctx, situation.Stream(id), eventstore.NoStream, events...)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					mu.Lock()
-					last = max(last, res.Position)
-					mu.Unlock()
-				}
-			})
+	derivedtest.BenchmarkFold(b, start, func(b *testing.B) []derivedtest.Stream {
+		streams := make([]derivedtest.Stream, benchEvents/len(situationEvents(b, 0)))
+		for i := range streams {
+			id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint(i)))
+			streams[i] = derivedtest.Stream{Name: situation.Stream(id), Events: situationEvents(b, i)}
 		}
-		for i := range batches {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		return last
-	}
-	var last eventstore.Position
-	if !live {
-		last = appendAll(8)
-	}
-	cab, err := cabinet.Open(filepath.Join(b.TempDir(), "cabinet.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cab.Close()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	b.StartTimer()
-	t, cpu0 := b.Elapsed(), cpuTime(b)
-	wg.Go(func() {
-		if err := cab.Run(ctx, store); err != nil && !errors.Is(err, context.Canceled) {
-			b.Error(err)
-		}
+		return streams
+	}, func(dir string) (derivedtest.ReadModel, error) {
+		return cabinet.Open(filepath.Join(dir, "cabinet.db"))
 	})
-	if live {
-		last = appendAll(32)
-	}
-	if err := cab.WaitFor(ctx, last); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(sits*per), "cpu-µs/event")
-	b.ReportMetric(float64(sits*per)/(b.Elapsed()-t).Seconds(), "events/s")
-}
-
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -42,7 +42,7 @@ func (p *Projection) Apply(events []eventstore.RecordedEvent) error {
 	if err != nil {
 		return fmt.Errorf("register: %w", err)
 	}
-	p.advance(reached)
+	p.progress.Publish(reached)
 	return nil
 }
 

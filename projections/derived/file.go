@@ -1,0 +1,58 @@
+package derived
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// OpenFile opens (creating if needed) the bbolt file of a read model at
+// path, then runs prepare in one write transaction (to create buckets and
+// read the checkpoint, say). A file bbolt cannot make sense of (it panics
+// on torn pages) fails to open; it is the open that Open takes.
+func OpenFile(path string, prepare func(tx *bolt.Tx) error) (db *bolt.DB, err error) {
+	db, err = bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      5 * time.Second,
+		FreelistType: bolt.FreelistMapType,
+		// Room to grow without remapping, which would wait for readers.
+		InitialMmapSize: 1 << 30,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		// bbolt panics on pages it cannot make sense of: a torn file.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read file: %v", r)
+		}
+		if err != nil {
+			_ = db.Close()
+			db = nil
+		}
+	}()
+	return db, db.Update(prepare)
+}
+
+// CreateBuckets creates those of the named buckets that do not exist.
+func CreateBuckets(tx *bolt.Tx, names [][]byte) error {
+	for _, name := range names {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// DropBuckets deletes those of the named buckets that exist.
+func DropBuckets(tx *bolt.Tx, names [][]byte) error {
+	for _, name := range names {
+		if tx.Bucket(name) == nil {
+			continue
+		}
+		if err := tx.DeleteBucket(name); err != nil {
+			return fmt.Errorf("drop bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
