@@ -125,41 +125,91 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return res, firstErr
 }
 
-// Body builds the request body for events [from, from+n) of a run.
+// Body builds the request body for events [from, from+n) of a run. The
+// events are marshalled from structs rather than from Event's maps: the
+// generator shares the machine with the server on loopback, and map
+// marshalling (sorting keys, boxing values) was a tenth of a batch run's CPU.
 func Body(cfg Config, from, n int) ([]byte, string) {
-	events := make([]map[string]any, n)
-	for k := range n {
-		events[k] = Event(cfg.RunID, from+k, cfg.Now)
-	}
 	if cfg.Batch == 1 {
-		b, _ := json.Marshal(events[0])
+		b, _ := json.Marshal(newEvent(cfg.RunID, from, cfg.Now))
 		return b, "application/cloudevents+json"
+	}
+	events := make([]cloudEvent, n)
+	for k := range n {
+		events[k] = newEvent(cfg.RunID, from+k, cfg.Now)
 	}
 	b, _ := json.Marshal(events)
 	return b, "application/cloudevents-batch+json"
 }
 
-// Event is the i-th person.registered CloudEvent of a run.
+// Event is the i-th person.registered CloudEvent of a run, as Body sends it.
 func Event(runID string, i int, now time.Time) map[string]any {
-	pid := uuid.NewSHA1(uuid.NameSpaceURL, []byte(runID+"/person/"+strconv.Itoa(i)))
-	birth := now.AddDate(-20-i%60, 0, -(i % 365))
+	e := newEvent(runID, i, now)
+	d := e.Data
 	return map[string]any{
-		"specversion": "1.0",
-		"id":          runID + "-" + strconv.Itoa(i),
-		"source":      PopulationSource,
-		"type":        "person.registered",
-		"time":        now.Format(time.RFC3339),
-		"subject":     pid.String(),
+		"specversion": e.SpecVersion,
+		"id":          e.ID,
+		"source":      e.Source,
+		"type":        e.Type,
+		"time":        e.Time,
+		"subject":     e.Subject,
 		"data": map[string]any{
-			"person_id":   pid.String(),
-			"family_name": "Ivanova",
-			"given_name":  "Maria",
-			"birth_date":  birth.Format(time.DateOnly),
-			"sex":         "F",
-			"citizenship": "RU",
-			"region":      "RU-MOW",
-			"time_zone":   "Europe/Moscow",
-			"address":     "Moscow, Tverskaya 1, apt " + strconv.Itoa(i%500),
+			"person_id":   d.PersonID,
+			"family_name": d.FamilyName,
+			"given_name":  d.GivenName,
+			"birth_date":  d.BirthDate,
+			"sex":         d.Sex,
+			"citizenship": d.Citizenship,
+			"region":      d.Region,
+			"time_zone":   d.TimeZone,
+			"address":     d.Address,
+		},
+	}
+}
+
+// cloudEvent is a structured-mode CloudEvent carrying a person.registered.
+type cloudEvent struct {
+	SpecVersion string           `json:"specversion"`
+	ID          string           `json:"id"`
+	Source      string           `json:"source"`
+	Type        string           `json:"type"`
+	Time        string           `json:"time"`
+	Subject     string           `json:"subject"`
+	Data        personRegistered `json:"data"`
+}
+
+type personRegistered struct {
+	PersonID    string `json:"person_id"`
+	FamilyName  string `json:"family_name"`
+	GivenName   string `json:"given_name"`
+	BirthDate   string `json:"birth_date"`
+	Sex         string `json:"sex"`
+	Citizenship string `json:"citizenship"`
+	Region      string `json:"region"`
+	TimeZone    string `json:"time_zone"`
+	Address     string `json:"address"`
+}
+
+func newEvent(runID string, i int, now time.Time) cloudEvent {
+	pid := uuid.NewSHA1(uuid.NameSpaceURL, []byte(runID+"/person/"+strconv.Itoa(i))).String()
+	birth := now.AddDate(-20-i%60, 0, -(i % 365))
+	return cloudEvent{
+		SpecVersion: "1.0",
+		ID:          runID + "-" + strconv.Itoa(i),
+		Source:      PopulationSource,
+		Type:        "person.registered",
+		Time:        now.Format(time.RFC3339),
+		Subject:     pid,
+		Data: personRegistered{
+			PersonID:    pid,
+			FamilyName:  "Ivanova",
+			GivenName:   "Maria",
+			BirthDate:   birth.Format(time.DateOnly),
+			Sex:         "F",
+			Citizenship: "RU",
+			Region:      "RU-MOW",
+			TimeZone:    "Europe/Moscow",
+			Address:     "Moscow, Tverskaya 1, apt " + strconv.Itoa(i%500),
 		},
 	}
 }
