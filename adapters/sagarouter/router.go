@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,8 +57,13 @@ type Config struct {
 	Timers      *situations.Timers
 	Checkpoints watermillstore.Checkpoints // durable progress of the trigger handlers
 	Partitions  int                        // trigger handlers splitting the person space; 1 when < 1
-	MaxRetries  int                        // retries before an event is dead-lettered; 3 when 0, none when < 0
-	Logger      *slog.Logger
+	// Workers is how many saga worker groups share the partitions in this
+	// process (1 when < 1; at most Partitions count). Partition i starts
+	// with worker i mod Workers; StopWorker hands a worker's partitions to
+	// the others.
+	Workers    int
+	MaxRetries int // retries before an event is dead-lettered; 3 when 0, none when < 0
+	Logger     *slog.Logger
 	// Triggers, when set, tells the event types that may open a situation
 	// (for example those some situation of the catalogue triggers on):
 	// person- stream events of other types are passed over without a
@@ -111,6 +117,15 @@ type Router struct {
 	router   *message.Router
 	store    eventstore.Store
 	progress []*progress
+
+	// mu serialises reassignments and guards what follows.
+	mu         sync.Mutex
+	runCtx     context.Context // the context Run was given: reassigned handlers run under it
+	closed     bool
+	parts      []*partition
+	workers    []bool // live workers
+	overlaps   atomic.Uint64
+	reassigned atomic.Uint64
 }
 
 // progress tracks how far one handler has got, so that Settled can tell
@@ -148,7 +163,11 @@ func New(cfg Config) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("saga router: publisher: %w", err)
 	}
-	rt := &Router{router: r, store: cfg.Store}
+	cfg.Workers = min(max(cfg.Workers, 1), cfg.Partitions)
+	rt := &Router{router: r, store: cfg.Store, workers: make([]bool, cfg.Workers)}
+	for w := range rt.workers {
+		rt.workers[w] = true
+	}
 	m, err := newMeters(cfg.Metrics, r, rt)
 	if err != nil {
 		return nil, err
@@ -169,10 +188,10 @@ func New(cfg Config) (*Router, error) {
 		p := &progress{}
 		rt.progress = append(rt.progress, p)
 		key := &memoKey{}
-		partition := &watermillstore.Partition{Index: i, Count: cfg.Partitions, Key: key.of}
+		share := &watermillstore.Partition{Index: i, Count: cfg.Partitions, Key: key.of}
 		// A restarted subscription resumes after its checkpoint and never
 		// looks at what came before: that much is already seen and handled.
-		done, err := cfg.Checkpoints.Load(context.Background(), watermillstore.CheckpointKey(consumerGroup, triggerTopic, partition))
+		done, err := cfg.Checkpoints.Load(context.Background(), watermillstore.CheckpointKey(consumerGroup, triggerTopic, share))
 		if err != nil {
 			return nil, fmt.Errorf("saga router: checkpoint of partition %d: %w", i, err)
 		}
@@ -182,15 +201,16 @@ func New(cfg Config) (*Router, error) {
 		}
 		sub, err := watermillstore.NewSubscriber(cfg.Store, watermillstore.SubscriberConfig{
 			Topics:        p.selection(trigger, owns),
-			ConsumerGroup: consumerGroup, Checkpoints: cfg.Checkpoints, Partition: partition,
+			ConsumerGroup: consumerGroup, Checkpoints: cfg.Checkpoints, Partition: share,
 		}, logger)
 		if err != nil {
 			return nil, fmt.Errorf("saga router: trigger subscriber %d: %w", i, err)
 		}
-		h := r.AddNoPublisherHandler(fmt.Sprintf("situation-triggers-%d", i), triggerTopic, sub, func(msg *message.Message) error {
+		part := &partition{index: i, owner: i % cfg.Workers, progress: p, sub: sub}
+		part.handle = chained(func(msg *message.Message) ([]*message.Message, error) {
 			ev, err := eventOf(msg)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			openings, err := cfg.Service.HandleTrigger(msg.Context(), ev)
 			for _, o := range openings {
@@ -198,9 +218,10 @@ func New(cfg Config) (*Router, error) {
 					m.opened.WithLabelValues(o.Kind).Inc()
 				}
 			}
-			return err
-		})
-		h.AddMiddleware(chain(p)...)
+			return nil, err
+		}, chain(p))
+		rt.parts = append(rt.parts, part)
+		rt.startPartition(part)
 	}
 
 	p := &progress{}
@@ -226,6 +247,9 @@ func New(cfg Config) (*Router, error) {
 
 // Run runs the router until ctx is done.
 func (r *Router) Run(ctx context.Context) error {
+	r.mu.Lock()
+	r.runCtx = ctx
+	r.mu.Unlock()
 	r.started.Store(true)
 	return r.router.Run(ctx)
 }
@@ -237,6 +261,9 @@ func (r *Router) Running() chan struct{} { return r.router.Running() }
 // (Watermill's Close would wait its whole timeout for handlers that never
 // started).
 func (r *Router) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
 	if !r.started.Load() {
 		return nil
 	}

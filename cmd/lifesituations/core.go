@@ -40,8 +40,12 @@ type coreConfig struct {
 	catalogue    *catalogue.Catalogue // when set, used instead of catalogueDir
 	agencyDelay  time.Duration        // simulated agencies decide this long after a confirmation
 	partitions   int                  // saga handlers splitting the person space
+	workers      int                  // saga worker groups sharing the partitions
 	tick         time.Duration        // how often the calendar and timers look at the clock
 	metrics      prometheus.Registerer
+	// withoutSagas (--role api) runs the projections only: no saga router,
+	// calendar or timers ticks; another process decides.
+	withoutSagas bool
 }
 
 // core is the proactive part of the server: the register and cabinet
@@ -112,9 +116,12 @@ func openCore(store eventstore.Store, clk clock.Clock, cfg coreConfig, log *slog
 	if c.checkpoints, err = watermillstore.OpenBoltCheckpoints(filepath.Join(cfg.data, checkpointsFile)); err != nil {
 		return nil, fmt.Errorf("saga checkpoints: %w", err)
 	}
+	if cfg.withoutSagas {
+		return c, nil
+	}
 	if c.router, err = sagarouter.New(sagarouter.Config{
 		Store: store, Service: c.service, Timers: c.timers, Checkpoints: c.checkpoints,
-		Partitions: cfg.partitions, Logger: log, Metrics: cfg.metrics,
+		Partitions: cfg.partitions, Workers: cfg.workers, Logger: log, Metrics: cfg.metrics,
 		// Only events some situation is triggered by reach a handler.
 		Triggers: func(eventType string) bool { return len(c.catalogue.Situations(eventType)) > 0 },
 	}); err != nil {
@@ -133,11 +140,22 @@ func (c *core) run(ctx context.Context, ready func()) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return quiet(ctx, c.register.Run(ctx, c.store), "register projection") })
 	g.Go(func() error { return quiet(ctx, c.cabinet.Run(ctx, c.store), "cabinet projection") })
-	g.Go(func() error { return quiet(ctx, c.router.Run(ctx), "saga router") })
-	g.Go(func() error { return quiet(ctx, c.calendar.Run(ctx), "calendar") })
 	for _, b := range c.background {
 		g.Go(func() error { return quiet(ctx, b.run(ctx), b.name) })
 	}
+	if c.router == nil {
+		// Projections only (--role api): ready once caught up with the log.
+		g.Go(func() error {
+			if err := c.caughtUp(ctx); err != nil {
+				return quiet(ctx, err, "catching up")
+			}
+			ready()
+			return nil
+		})
+		return g.Wait()
+	}
+	g.Go(func() error { return quiet(ctx, c.router.Run(ctx), "saga router") })
+	g.Go(func() error { return quiet(ctx, c.calendar.Run(ctx), "calendar") })
 	g.Go(func() error {
 		select {
 		case <-c.router.Running():
@@ -184,6 +202,9 @@ func quiet(ctx context.Context, err error, what string) error {
 func (c *core) settle(ctx context.Context) error {
 	c.ticking.Lock()
 	defer c.ticking.Unlock()
+	if c.router == nil { // no sagas here (--role api): nothing to fire
+		return c.caughtUp(ctx)
+	}
 	for {
 		if err := c.caughtUp(ctx); err != nil {
 			return err
@@ -224,6 +245,9 @@ func (c *core) caughtUp(ctx context.Context) error {
 		}
 		if err := c.register.WaitFor(ctx, last); err != nil {
 			return err
+		}
+		if c.router == nil { // no sagas here (--role api)
+			return c.cabinet.WaitFor(ctx, last)
 		}
 		settled, err := c.router.Settled(ctx)
 		if err != nil {

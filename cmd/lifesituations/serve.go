@@ -33,6 +33,7 @@ import (
 type serveConfig struct {
 	addr, data, store     string
 	clock, mode, logLevel oneOf
+	role                  oneOf
 	oidc                  auth.OIDCConfig
 	maxInFlight           int
 	shutdownTimeout       time.Duration
@@ -48,6 +49,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		clock:    oneOf{value: "system", allowed: []string{"system", "manual"}},
 		mode:     oneOf{value: "dev", allowed: []string{"dev", "prod"}},
 		logLevel: oneOf{value: "info", allowed: []string{"debug", "info", "warn", "error"}},
+		role:     oneOf{value: roleAll, allowed: []string{roleAll, roleIngest, roleWorker, roleAPI}},
 	}
 	fs := newFlagSet("serve", "Runs the orchestrator: registry events in, life situations out.", stderr)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "address to listen on")
@@ -65,6 +67,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a stop waits for requests in progress")
 	fs.StringVar(&cfg.core.catalogueDir, "catalogue", "", "directory of the catalogue's YAML files (default: the embedded catalogue)")
 	fs.DurationVar(&cfg.core.agencyDelay, "agency-delay", 24*time.Hour, "how long after a confirmation the simulated agencies decide (on the server's clock)")
+	fs.Var(&cfg.role, "role", "what this process runs: all; ingest (POST /v1/events only); worker (register, sagas, calendar, timers; no public API); api (read APIs and citizen commands, no sagas). Other than all needs --store esdb://")
+	fs.IntVar(&cfg.core.workers, "workers", 1, "saga worker groups in this process sharing the partitions (a stopped group's partitions go to the others)")
 	fs.IntVar(&cfg.core.partitions, "partitions", 4, "saga handlers splitting the person space (order per person holds)")
 	fs.DurationVar(&cfg.core.tick, "tick", time.Second, "how often the calendar and the timers look at the clock")
 	fs.StringVar(&cfg.clockStart, "clock-start", "", "manual clock: the time it starts at in a new data directory (RFC 3339; default now)")
@@ -106,6 +110,18 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if cfg.core.partitions < 1 {
 		return cfg, fmt.Errorf("--partitions must be at least 1, not %d", cfg.core.partitions)
+	}
+	if cfg.core.workers < 1 {
+		return cfg, fmt.Errorf("--workers must be at least 1, not %d", cfg.core.workers)
+	}
+	if cfg.role.value != roleAll && cfg.store == "embedded" {
+		return cfg, fmt.Errorf("--role %s needs a store shared between processes: the embedded store is held by one process, which runs --role all; use --store esdb://... (EventStoreDB) to split ingest, workers and API", cfg.role.value)
+	}
+	if cfg.nats.URL != "" && cfg.role.value != roleAll && cfg.role.value != roleIngest {
+		return cfg, fmt.Errorf("--nats-url is ingest: it needs --role all or ingest, not %s", cfg.role.value)
+	}
+	if cfg.demo && cfg.role.value != roleAll {
+		return cfg, errors.New("--demo needs --role all")
 	}
 	if cfg.core.tick <= 0 || cfg.core.agencyDelay < 0 {
 		return cfg, errors.New("--tick must be positive and --agency-delay not negative")
@@ -157,23 +173,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	role := cfg.role.value
+	ingests := role == roleAll || role == roleIngest
 	persons := register.NewIndex()
 	var ready atomic.Bool
-	if err := persons.Rebuild(ctx, store); err != nil {
-		return fmt.Errorf("rebuild the register of known persons: %w", err)
-	}
-	cfg.core.data, cfg.core.metrics = cfg.data, metrics
-	core, err := openCore(store, clk, cfg.core, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := core.close(); err != nil {
-			log.Error("closing the core", "err", err)
+	if ingests {
+		if err := persons.Rebuild(ctx, store); err != nil {
+			return fmt.Errorf("rebuild the register of known persons: %w", err)
 		}
-	}()
-	if manual != nil {
-		manual.OnSettle(core.settle)
+	}
+	var core *core // nil in an ingest process
+	if role != roleIngest {
+		cfg.core.data, cfg.core.metrics = cfg.data, metrics
+		cfg.core.withoutSagas = role == roleAPI
+		if core, err = openCore(store, clk, cfg.core, log); err != nil {
+			return err
+		}
+		defer func() {
+			if err := core.close(); err != nil {
+				log.Error("closing the core", "err", err)
+			}
+		}()
+		if manual != nil {
+			manual.OnSettle(core.settle)
+		}
 	}
 
 	ingestMetrics, err := ingest.NewMetrics(metrics)
@@ -189,7 +212,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	var brokerDone chan error // stays nil (never ready) without a broker
-	if cfg.nats.URL != "" {
+	if cfg.nats.URL != "" && ingests {
 		cfg.nats.Submitter, cfg.nats.Clock, cfg.nats.Logger, cfg.nats.Registerer = ingestHandler.Submitter(), clk, log, metrics
 		broker, err := brokeringest.New(cfg.nats)
 		if err != nil {
@@ -217,7 +240,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		deps.auth = oidc
 	}
-	routes, pages, err := serverRoutes(ingestHandler, deps)
+	routes, pages, err := roleRoutes(role, ingestHandler, deps)
 	if err != nil {
 		return err
 	}
@@ -253,10 +276,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	coreCtx, stopCore := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopCore()
 	caughtUp := make(chan struct{})
-	coreDone := make(chan error, 1)
-	go func() {
-		coreDone <- core.run(coreCtx, func() { ready.Store(true); close(caughtUp) })
-	}()
+	var coreDone chan error // stays nil (never ready) without a core
+	if core != nil {
+		coreDone = make(chan error, 1)
+		go func() {
+			coreDone <- core.run(coreCtx, func() { ready.Store(true); close(caughtUp) })
+		}()
+	} else {
+		ready.Store(true)
+		close(caughtUp)
+	}
 	select {
 	case <-caughtUp:
 	case err := <-coreDone:
@@ -267,7 +296,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if ctx.Err() == nil {
 		fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
-		log.Info("serving", "addr", ln.Addr().String(), "mode", cfg.mode.value, "clock", cfg.clock.value, "store", cfg.store, "data", cfg.data)
+		log.Info("serving", "addr", ln.Addr().String(), "role", role, "workers", cfg.core.workers, "mode", cfg.mode.value, "clock", cfg.clock.value, "store", cfg.store, "data", cfg.data)
 		if cfg.demo {
 			if err := loadDemo(ctx, cfg.data, "http://"+ln.Addr().String(), clk.Now(), stdout); err != nil {
 				log.Error("demo", "err", err)
@@ -294,11 +323,46 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	stopCore()
-	if err := <-coreDone; err != nil {
-		log.Error("core", "err", err)
+	if coreDone != nil {
+		if err := <-coreDone; err != nil {
+			log.Error("core", "err", err)
+		}
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// The roles of a serve process (--role).
+const (
+	roleAll    = "all"    // everything, the only role on the embedded store
+	roleIngest = "ingest" // POST /v1/events (and the broker path)
+	roleWorker = "worker" // register, sagas, calendar, timers; no public API
+	roleAPI    = "api"    // read APIs and citizen commands; no sagas
+)
+
+// ingestRoute is the pattern of the registries' endpoint.
+const ingestRoute = "POST /v1/events"
+
+// roleRoutes are the public endpoints a process of role serves; health,
+// readiness, metrics and the development endpoints are httpapi's own.
+func roleRoutes(role string, ingestHandler http.Handler, d apiDeps) ([]httpapi.Route, []httpapi.PublicRoute, error) {
+	switch role {
+	case roleIngest:
+		return []httpapi.Route{{Pattern: ingestRoute, Roles: []auth.Role{auth.RoleRegistry}, Handler: ingestHandler}}, nil, nil
+	case roleWorker:
+		return nil, nil, nil
+	}
+	routes, pages, err := serverRoutes(ingestHandler, d)
+	if err != nil || role == roleAll {
+		return routes, pages, err
+	}
+	api := routes[:0:0]
+	for _, r := range routes {
+		if r.Pattern != ingestRoute {
+			api = append(api, r)
+		}
+	}
+	return api, pages, nil
 }
 
 func openStore(ctx context.Context, cfg serveConfig, clk clock.Clock, log *slog.Logger) (eventstore.Store, error) {
