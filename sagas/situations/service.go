@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,10 +42,12 @@ type Service struct {
 	register Register
 	clock    clock.Clock
 	log      *slog.Logger
-	// written is the highest position this service has appended: the next
-	// decision waits for the register to fold it, so that a grant just made
-	// counts as "granted before" for the next one.
-	written atomic.Uint64
+	// written is, per person, the last position at which this service
+	// appended events that change the person's register facts: a decision
+	// waits for the register to fold the writes of the persons it reads,
+	// so that a grant just made counts as "granted before" for the next
+	// one (see wait.go).
+	written writes
 }
 
 // Config of a Service.
@@ -145,19 +146,10 @@ func (s *Service) execute(ctx context.Context, id uuid.UUID, actor string, cmd f
 		if err != nil {
 			return 0, fmt.Errorf("append to situation %s: %w", id, err)
 		}
-		s.wrote(res.Position)
+		s.wrote(res.Position, touched(l.state, recs)...)
 		return res.Position, nil
 	}
 	return 0, fmt.Errorf("situation %s: still conflicting after %d attempts: %w", id, attempts, situation.ErrConflict)
-}
-
-func (s *Service) wrote(pos eventstore.Position) {
-	for {
-		cur := s.written.Load()
-		if pos <= cur || s.written.CompareAndSwap(cur, pos) {
-			return
-		}
-	}
 }
 
 // toEvents turns command records into events: every record caused by the

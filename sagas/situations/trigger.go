@@ -39,12 +39,13 @@ func (s *Service) HandleTrigger(ctx context.Context, ev eventstore.RecordedEvent
 		return nil, fmt.Errorf("trigger %s (%s): data is not a JSON object: %w", ev.ID, ev.Type, err)
 	}
 	// The register must have folded the trigger itself (and everything the
-	// caller appended before) so that the facts are those at the trigger.
-	upTo := max(ev.Position, s.written.Load())
-	if err := s.register.WaitFor(ctx, upTo); err != nil {
-		return nil, fmt.Errorf("wait for the register to reach %d: %w", upTo, err)
+	// caller appended before) so that the facts are those at the trigger,
+	// and every decision written before about the persons read, so that
+	// they count (see wait.go).
+	people, err := s.gather(ctx, ev.Position, data)
+	if err != nil {
+		return nil, err
 	}
-	people := s.people(data)
 	registerPos := s.register.Position()
 
 	var out []Opening
@@ -99,6 +100,9 @@ func (s *Service) open(ctx context.Context, sit *catalogue.Situation, ev eventst
 	if err != nil {
 		return o, fmt.Errorf("decide %s for trigger %s: %w", sit.ID, ev.ID, err)
 	}
+	// What the consequences read beyond the families must show the
+	// decisions written before this one (not this one's own).
+	afterUpTo := s.written.upTo(readAfter(d))
 	if p, ok := people[d.Applicant]; ok && p.Dead {
 		o.Why = "the person has died: no new situation is opened"
 		return o, nil
@@ -127,7 +131,7 @@ func (s *Service) open(ctx context.Context, sit *catalogue.Situation, ev eventst
 	case err != nil:
 		return o, fmt.Errorf("open %s for trigger %s: %w", sit.ID, ev.ID, err)
 	default:
-		s.wrote(res.Position)
+		s.wrote(res.Position, decided(opened, d)...)
 		o.Opened, o.Position = res.Duplicates < len(events), res.Position
 		if !o.Opened {
 			o.Why = "already open"
@@ -136,6 +140,9 @@ func (s *Service) open(ctx context.Context, sit *catalogue.Situation, ev eventst
 	// Opened now or before, its consequences for the other situations may
 	// not all have been recorded (a crash in between): they are repeated,
 	// which records nothing twice.
+	if err := s.waitFor(ctx, afterUpTo); err != nil {
+		return o, err
+	}
 	if err := s.after(ctx, id, sit.ID, ev, d, people); err != nil {
 		return o, fmt.Errorf("%s for trigger %s: %w", sit.ID, ev.ID, err)
 	}
