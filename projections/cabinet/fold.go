@@ -61,27 +61,69 @@ func (f *folded) outcomes() map[uuid.UUID]situation.Outcome {
 func trim(eventType string, data json.RawMessage) (json.RawMessage, error) {
 	switch eventType {
 	case situation.TypeOpened:
-		var o situation.Opened
-		if err := json.Unmarshal(data, &o); err != nil {
+		var t openedTrim
+		if err := json.Unmarshal(data, &t); err != nil {
 			return nil, fmt.Errorf("decode %s: %w", eventType, err)
 		}
-		o.Trigger.Data, o.Parameters = nil, nil
-		facts := make(map[string]catalogue.Person, len(o.Facts))
-		for id, p := range o.Facts {
+		o := t.Opened
+		o.Trigger, o.Parameters = t.Trigger.Trigger, nil
+		o.Trigger.Data = nil
+		facts := make(map[string]catalogue.Person, len(t.Facts))
+		for id, p := range t.Facts {
 			facts[id] = catalogue.Person{ID: p.ID, BirthDate: p.BirthDate}
 		}
 		o.Facts = facts
 		return marshal(o)
 	case situation.TypeStepDecided:
-		var d situation.StepDecided
-		if err := json.Unmarshal(data, &d); err != nil {
+		var t stepDecidedTrim
+		if err := json.Unmarshal(data, &t); err != nil {
 			return nil, fmt.Errorf("decode %s: %w", eventType, err)
 		}
+		d := t.StepDecided
+		d.Decision = t.Decision.StepDecision
 		d.Decision.Rules, d.Decision.Values, d.Decision.Parameters = nil, nil, nil
 		return marshal(d)
 	}
 	return data, nil
 }
+
+// The shapes trim decodes the events into: the events' own types, with
+// what trim drops shadowed (an outer field wins over the embedded one of
+// the same JSON name) by fields that decode nothing, and the facts decoded
+// into only what is kept, so that the dropped parts are scanned but never
+// built. trim then encodes the events' own types, byte for byte what a
+// full decode would give.
+type (
+	openedTrim struct {
+		situation.Opened
+		Trigger    triggerTrim         `json:"trigger"`
+		Parameters skipped             `json:"parameters"`
+		Facts      map[string]factTrim `json:"facts"`
+	}
+	triggerTrim struct {
+		situation.Trigger
+		Data skipped `json:"data"`
+	}
+	factTrim struct {
+		ID        string `json:"id"`
+		BirthDate string `json:"birth_date"`
+	}
+	stepDecidedTrim struct {
+		situation.StepDecided
+		Decision decisionTrim `json:"decision"`
+	}
+	decisionTrim struct {
+		catalogue.StepDecision
+		Values     skipped `json:"values"`
+		Rules      skipped `json:"rules"`
+		Parameters skipped `json:"parameters"`
+	}
+)
+
+// skipped is a JSON value trim drops: decoding it builds nothing.
+type skipped struct{}
+
+func (*skipped) UnmarshalJSON([]byte) error { return nil }
 
 func marshal(v any) (json.RawMessage, error) {
 	raw, err := json.Marshal(v)
