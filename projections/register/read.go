@@ -53,34 +53,45 @@ func (p *Projection) People(ids ...string) map[string]catalogue.Person {
 // their children's other parents: everything a decision about them may
 // read. It is empty for an unknown person.
 func (p *Projection) Family(id string) map[string]catalogue.Person {
-	out := map[string]catalogue.Person{}
+	var out map[string]catalogue.Person
 	_ = p.db.View(func(tx *bolt.Tx) error {
 		persons := tx.Bucket(bucketPersons)
-		f, ok := readFacts(persons, id)
-		if !ok {
-			return nil
-		}
-		out[id] = f.Person
-		add := func(ids []string) []Facts {
-			var found []Facts
-			for _, rel := range ids {
-				if _, seen := out[rel]; seen {
-					continue
-				}
-				if r, ok := readFacts(persons, rel); ok {
-					out[rel] = r.Person
-					found = append(found, r)
-				}
-			}
-			return found
-		}
-		add(f.Parents)
-		add(f.Spouses)
-		for _, child := range add(f.Children) {
-			add(child.Parents)
-		}
+		out = familyOf(id, func(id string) (Facts, bool) { return readFacts(persons, id) })
 		return nil
 	})
+	if out == nil {
+		out = map[string]catalogue.Person{}
+	}
+	return out
+}
+
+// familyOf gathers Family with read, which returns a person's row (one the
+// caller may keep: never changed after).
+func familyOf(id string, read func(string) (Facts, bool)) map[string]catalogue.Person {
+	out := map[string]catalogue.Person{}
+	f, ok := read(id)
+	if !ok {
+		return out
+	}
+	out[id] = f.Person
+	add := func(ids []string) []Facts {
+		var found []Facts
+		for _, rel := range ids {
+			if _, seen := out[rel]; seen {
+				continue
+			}
+			if r, ok := read(rel); ok {
+				out[rel] = r.Person
+				found = append(found, r)
+			}
+		}
+		return found
+	}
+	add(f.Parents)
+	add(f.Spouses)
+	for _, child := range add(f.Children) {
+		add(child.Parents)
+	}
 	return out
 }
 

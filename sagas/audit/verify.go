@@ -132,10 +132,13 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 
 // verifier holds a verification's state.
 type verifier struct {
-	cfg        Config
-	rep        *Report
-	last       eventstore.Position
-	reg        *register.Projection
+	cfg  Config
+	rep  *Report
+	last eventstore.Position
+	reg  *register.Projection
+	// scratch is the fold into reg, in one open transaction that the
+	// families are read in (see fold).
+	scratch    *register.Fold
 	catalogues map[string]*catalogue.Catalogue
 
 	// From the plan: the tasks reading the register at each position, in
@@ -431,6 +434,17 @@ func (v *verifier) replay(ctx context.Context) error {
 // decision read it at to read the families it read, and passes each page
 // on once folded.
 func (v *verifier) fold(ctx context.Context, pages <-chan []eventstore.RecordedEvent, out chan<- folded) error {
+	// The fold keeps one write transaction open and reads the families
+	// in it, as of what it has folded (committed or not): a commit per
+	// position read at would cost more than the fold.
+	scratch, err := v.reg.BeginFold(registerBatch)
+	if err != nil {
+		for range pages {
+		}
+		return err
+	}
+	defer scratch.Rollback()
+	v.scratch = scratch
 	var (
 		batch []eventstore.RecordedEvent
 		next  int // index in taskOrder of the next position to read at
@@ -440,7 +454,7 @@ func (v *verifier) fold(ctx context.Context, pages <-chan []eventstore.RecordedE
 		if len(batch) == 0 {
 			return nil
 		}
-		err := v.reg.Apply(batch)
+		err := scratch.Apply(batch)
 		clear(batch)
 		batch = batch[:0]
 		return err
@@ -494,6 +508,9 @@ func (v *verifier) fold(ctx context.Context, pages <-chan []eventstore.RecordedE
 	if err := flush(); err != nil {
 		return err
 	}
+	if err := scratch.Commit(); err != nil {
+		return err
+	}
 	for _, pos := range v.taskOrder[next:] {
 		for _, t := range v.tasks[pos] {
 			v.lateTasks = append(v.lateTasks, Divergence{Kind: KindFacts, Situation: t.key.situation, Position: t.key.leader,
@@ -508,7 +525,7 @@ func (v *verifier) fold(ctx context.Context, pages <-chan []eventstore.RecordedE
 func (v *verifier) families(persons []string) map[string]catalogue.Person {
 	out := map[string]catalogue.Person{}
 	for _, id := range persons {
-		for pid, p := range v.reg.Family(id) {
+		for pid, p := range v.scratch.Family(id) {
 			out[pid] = p
 		}
 	}
