@@ -23,6 +23,7 @@ import (
 	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/adapters/httpapi/problem"
 	"lifesituations/adapters/ingest"
+	"lifesituations/adapters/metricstest"
 	"lifesituations/domain/clock"
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/lifeevent"
@@ -326,32 +327,5 @@ func (f *fixture) seed(events ...event.Event) {
 // histogram, with the given labels (0 when absent).
 func (f *fixture) metric(name string, labels ...string) float64 {
 	f.t.Helper()
-	families, err := f.reg.Gather()
-	if err != nil {
-		f.t.Fatalf("gather: %v", err)
-	}
-	for _, fam := range families {
-		if fam.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range fam.GetMetric() {
-			for i := 0; i+1 < len(labels); i += 2 {
-				found := false
-				for _, l := range m.GetLabel() {
-					if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
-						found = true
-					}
-				}
-				if !found {
-					continue metrics
-				}
-			}
-			if h := m.GetHistogram(); h != nil {
-				return float64(h.GetSampleCount())
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
+	return metricstest.Value(f.t, f.reg, name, labels...)
 }

@@ -6,12 +6,13 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"lifesituations/domain/catalogue"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"lifesituations/domain/catalogue"
 )
 
 const defaultCatalogueDir = "../../domain/catalogue/default"
