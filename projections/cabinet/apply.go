@@ -8,6 +8,7 @@ import (
 
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/situation"
+	"lifesituations/projections/derived"
 )
 
 // lazyCheckpoint bounds how far the persisted checkpoint may lag behind the
@@ -50,7 +51,7 @@ func (c *Cabinet) apply(events []eventstore.RecordedEvent) error {
 		if err := b.flush(); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketMeta).Put(keyCheckpoint, encodePosition(last))
+		return derived.SetCheckpoint(tx, bucketMeta, last)
 	})
 	if err != nil {
 		return fmt.Errorf("cabinet: %w", err)

@@ -77,7 +77,7 @@ func openFile(path string) (db *bolt.DB, pos eventstore.Position, err error) {
 		if err := derived.CreateBuckets(tx, allBuckets); err != nil {
 			return err
 		}
-		pos, err = checkpoint(tx)
+		pos, err = derived.Checkpoint(tx, bucketMeta)
 		return err
 	})
 	return db, pos, err
@@ -97,14 +97,6 @@ func (c *Cabinet) reset() error {
 	c.persisted = 0
 	c.progress.Rewind()
 	return nil
-}
-
-func checkpoint(tx *bolt.Tx) (eventstore.Position, error) {
-	v := tx.Bucket(bucketMeta).Get(keyCheckpoint)
-	if v == nil {
-		return 0, nil
-	}
-	return decodePosition(v)
 }
 
 // Position is the log position the cabinet has folded up to.

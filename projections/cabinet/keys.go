@@ -2,7 +2,6 @@ package cabinet
 
 import (
 	"encoding/binary"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,8 +29,6 @@ var (
 		bucketMeta, bucketLogs, bucketSituations, bucketDrafts, bucketGrants,
 		bucketPersonDrafts, bucketPersonGrants, bucketPersonSituations, bucketNotifications,
 	}
-
-	keyCheckpoint = []byte("checkpoint")
 )
 
 // idLen is the length of the id ending every index key.
@@ -66,13 +63,4 @@ func idOf(key []byte) uuid.UUID {
 	var id uuid.UUID
 	copy(id[:], key[len(key)-idLen:])
 	return id
-}
-
-func encodePosition(p uint64) []byte { return binary.BigEndian.AppendUint64(nil, p) }
-
-func decodePosition(b []byte) (uint64, error) {
-	if len(b) != 8 {
-		return 0, fmt.Errorf("checkpoint is %d bytes, want 8", len(b))
-	}
-	return binary.BigEndian.Uint64(b), nil
 }

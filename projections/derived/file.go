@@ -1,10 +1,13 @@
 package derived
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"lifesituations/domain/eventstore"
 )
 
 // OpenFile opens (creating if needed) the bbolt file of a read model at
@@ -55,4 +58,26 @@ func DropBuckets(tx *bolt.Tx, names [][]byte) error {
 		}
 	}
 	return nil
+}
+
+// keyCheckpoint names a read model's checkpoint in its meta bucket.
+var keyCheckpoint = []byte("checkpoint")
+
+// Checkpoint is the log position the file holds, from its meta bucket
+// (0 when none is written yet).
+func Checkpoint(tx *bolt.Tx, meta []byte) (eventstore.Position, error) {
+	v := tx.Bucket(meta).Get(keyCheckpoint)
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("checkpoint is %d bytes, want 8", len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// SetCheckpoint records in the meta bucket, in the transaction that
+// writes the rows, the log position they reach.
+func SetCheckpoint(tx *bolt.Tx, meta []byte, pos eventstore.Position) error {
+	return tx.Bucket(meta).Put(keyCheckpoint, binary.BigEndian.AppendUint64(nil, pos))
 }

@@ -9,6 +9,7 @@ import (
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/lifeevent"
 	"lifesituations/domain/situation"
+	"lifesituations/projections/derived"
 )
 
 // Apply folds a batch of events, in log order, in one transaction that also
@@ -19,7 +20,7 @@ import (
 func (p *Projection) Apply(events []eventstore.RecordedEvent) error {
 	var reached eventstore.Position
 	err := p.db.Update(func(tx *bolt.Tx) error {
-		pos, err := checkpoint(tx)
+		pos, err := derived.Checkpoint(tx, bucketMeta)
 		if err != nil {
 			return err
 		}
@@ -37,7 +38,7 @@ func (p *Projection) Apply(events []eventstore.RecordedEvent) error {
 			return err
 		}
 		reached = pos
-		return tx.Bucket(bucketMeta).Put(keyCheckpoint, encodePosition(pos))
+		return derived.SetCheckpoint(tx, bucketMeta, pos)
 	})
 	if err != nil {
 		return fmt.Errorf("register: %w", err)

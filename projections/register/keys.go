@@ -1,7 +1,6 @@
 package register
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -27,8 +26,7 @@ var (
 
 	allBuckets = [][]byte{bucketMeta, bucketPersons, bucketBirthdays, bucketSteps, bucketDrafts, bucketStanding, bucketHeld}
 
-	keyCheckpoint = []byte("checkpoint")
-	keySchema     = []byte("schema")
+	keySchema = []byte("schema")
 )
 
 // birthdayKey orders the birthday index by month-day, then year: a prefix of
@@ -44,15 +42,6 @@ func birthdayPrefix(year int, month time.Month, day int) []byte {
 
 func monthDayPrefix(month time.Month, day int) []byte {
 	return fmt.Appendf(make([]byte, 0, 4), "%02d%02d", int(month), day)
-}
-
-func encodePosition(p uint64) []byte { return binary.BigEndian.AppendUint64(nil, p) }
-
-func decodePosition(b []byte) (uint64, error) {
-	if len(b) != 8 {
-		return 0, fmt.Errorf("checkpoint is %d bytes, want 8", len(b))
-	}
-	return binary.BigEndian.Uint64(b), nil
 }
 
 // draftKey is applicant 0x00 draft id.

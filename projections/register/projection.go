@@ -51,7 +51,7 @@ func openFile(path string) (db *bolt.DB, pos eventstore.Position, err error) {
 		if err := derived.CreateBuckets(tx, allBuckets); err != nil {
 			return err
 		}
-		pos, err = checkpoint(tx)
+		pos, err = derived.Checkpoint(tx, bucketMeta)
 		return err
 	})
 	return db, pos, err
@@ -95,14 +95,6 @@ func upgrade(tx *bolt.Tx) error {
 		return fmt.Errorf("create bucket %s: %w", bucketMeta, err)
 	}
 	return meta.Put(keySchema, []byte(schemaVersion))
-}
-
-func checkpoint(tx *bolt.Tx) (eventstore.Position, error) {
-	v := tx.Bucket(bucketMeta).Get(keyCheckpoint)
-	if v == nil {
-		return 0, nil
-	}
-	return decodePosition(v)
 }
 
 // Position is the log position the register has folded up to.

@@ -9,6 +9,7 @@ import (
 
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/eventstore"
+	"lifesituations/projections/derived"
 )
 
 // OpenScratch opens (creating if needed) a register file for a one-off fold
@@ -66,7 +67,7 @@ func (f *Fold) begin() error {
 	if err != nil {
 		return fmt.Errorf("register: %w", err)
 	}
-	pos, err := checkpoint(tx)
+	pos, err := derived.Checkpoint(tx, bucketMeta)
 	if err != nil {
 		_ = tx.Rollback()
 		return fmt.Errorf("register: %w", err)
@@ -137,7 +138,7 @@ func (f *Fold) commit() error {
 	f.tx = nil
 	err := f.b.flush()
 	if err == nil {
-		err = tx.Bucket(bucketMeta).Put(keyCheckpoint, encodePosition(f.pos))
+		err = derived.SetCheckpoint(tx, bucketMeta, f.pos)
 	}
 	if err != nil {
 		_ = tx.Rollback()
