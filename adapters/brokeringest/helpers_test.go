@@ -24,6 +24,7 @@ import (
 	"lifesituations/adapters/brokeringest"
 	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/adapters/ingest"
+	"lifesituations/adapters/ingest/ingesttest"
 	"lifesituations/adapters/metricstest"
 	"lifesituations/domain/clock"
 	"lifesituations/domain/eventstore"
@@ -32,7 +33,15 @@ import (
 )
 
 // t0 is "now" for every test, as in adapters/ingest.
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var t0 = ingesttest.T0
+
+// The registry events the tests send (adapters/ingest/ingesttest).
+var (
+	newEvent         = ingesttest.Event
+	personRegistered = ingesttest.PersonRegistered
+	birthRegistered  = ingesttest.BirthRegistered
+	deathRegistered  = ingesttest.DeathRegistered
+)
 
 // natsURL is the server the tests run against: the machine's NATS with
 // JetStream unless LIFESITUATIONS_NATS_URL names another.
@@ -347,43 +356,6 @@ func (f *fixture) deadLetters() []*nats.RawStreamMsg {
 func (f *fixture) metric(name string, labels ...string) float64 {
 	f.t.Helper()
 	return metricstest.Value(f.t, f.reg, name, labels...)
-}
-
-// newEvent builds a registry event one hour before t0.
-func newEvent(source string, t lifeevent.Type, subject uuid.UUID, data map[string]any) event.Event {
-	e := cloudevents.NewEvent()
-	e.SetID(uuid.NewString())
-	e.SetSource(source)
-	e.SetType(string(t))
-	e.SetSubject(subject.String())
-	e.SetTime(t0.Add(-time.Hour))
-	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
-		panic(err)
-	}
-	return e
-}
-
-func personRegistered(person uuid.UUID, birthDate string) event.Event {
-	return newEvent(lifeevent.SourcePopulation, lifeevent.PersonRegistered, person, map[string]any{
-		"person_id": person.String(), "family_name": "Ivanova", "given_name": "Anna",
-		"birth_date": birthDate, "sex": "F", "citizenship": "RU", "region": "RU-MOW",
-		"time_zone": "Europe/Moscow", "address": "Moscow, Tverskaya 1",
-	})
-}
-
-func birthRegistered(child, mother uuid.UUID, birthDate string) event.Event {
-	return newEvent(lifeevent.SourceCivilStatus, lifeevent.BirthRegistered, child, map[string]any{
-		"record_number": "1102", "child_id": child.String(), "child_family_name": "Ivanov",
-		"child_given_name": "Ivan", "birth_date": birthDate, "sex": "M", "mother_id": mother.String(),
-		"region": "RU-MOW", "time_zone": "Europe/Moscow", "address": "Moscow, Tverskaya 1",
-	})
-}
-
-func deathRegistered(person, informant uuid.UUID) event.Event {
-	return newEvent(lifeevent.SourceCivilStatus, lifeevent.DeathRegistered, person, map[string]any{
-		"record_number": "3301", "person_id": person.String(), "date_of_death": "2026-02-27",
-		"informant_id": informant.String(), "region": "RU-MOW",
-	})
 }
 
 func mustJSON(v any) []byte {

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
-	"time"
 	_ "time/tzdata" // zone checks must not depend on the machine's zoneinfo
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -23,6 +22,7 @@ import (
 	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/adapters/httpapi/problem"
 	"lifesituations/adapters/ingest"
+	"lifesituations/adapters/ingest/ingesttest"
 	"lifesituations/adapters/metricstest"
 	"lifesituations/domain/clock"
 	"lifesituations/domain/eventstore"
@@ -32,7 +32,18 @@ import (
 
 // t0 is "now" for every test: noon UTC, so that the date rules have a
 // known today (2026-03-01 in UTC, 2026-03-02 at UTC+14).
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var t0 = ingesttest.T0
+
+// The registry events the tests send (adapters/ingest/ingesttest).
+var (
+	newEvent           = ingesttest.Event
+	personRegistered   = ingesttest.PersonRegistered
+	birthRegistered    = ingesttest.BirthRegistered
+	residenceChanged   = ingesttest.ResidenceChanged
+	marriageRegistered = ingesttest.MarriageRegistered
+	deathRegistered    = ingesttest.DeathRegistered
+	incomeReported     = ingesttest.IncomeReported
+)
 
 var (
 	population  = auth.Principal{Role: auth.RoleRegistry, Subject: lifeevent.SourcePopulation}
@@ -233,63 +244,6 @@ func (r response) wantProblem(t *testing.T, status int, pointers ...string) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("error pointers %q, want %q (%+v)", got, want, r.problem.Errors)
 	}
-}
-
-// newEvent builds a registry event one hour before t0.
-func newEvent(source string, t lifeevent.Type, subject uuid.UUID, data map[string]any) event.Event {
-	e := cloudevents.NewEvent()
-	e.SetID(uuid.NewString())
-	e.SetSource(source)
-	e.SetType(string(t))
-	e.SetSubject(subject.String())
-	e.SetTime(t0.Add(-time.Hour))
-	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
-		panic(err)
-	}
-	return e
-}
-
-func personRegistered(person uuid.UUID, birthDate string) event.Event {
-	return newEvent(lifeevent.SourcePopulation, lifeevent.PersonRegistered, person, map[string]any{
-		"person_id": person.String(), "family_name": "Ivanova", "given_name": "Anna",
-		"birth_date": birthDate, "sex": "F", "citizenship": "RU", "region": "RU-MOW",
-		"time_zone": "Europe/Moscow", "address": "Moscow, Tverskaya 1",
-	})
-}
-
-func birthRegistered(child, mother uuid.UUID, birthDate string) event.Event {
-	return newEvent(lifeevent.SourceCivilStatus, lifeevent.BirthRegistered, child, map[string]any{
-		"record_number": "1102", "child_id": child.String(), "child_family_name": "Ivanov",
-		"child_given_name": "Ivan", "birth_date": birthDate, "sex": "M", "mother_id": mother.String(),
-		"region": "RU-MOW", "time_zone": "Europe/Moscow", "address": "Moscow, Tverskaya 1",
-	})
-}
-
-func residenceChanged(person uuid.UUID) event.Event {
-	return newEvent(lifeevent.SourceResidence, lifeevent.ResidenceChanged, person, map[string]any{
-		"person_id": person.String(), "from_region": "RU-MOW", "to_region": "RU-KAM",
-		"address": "Petropavlovsk-Kamchatsky, Lenina 2", "time_zone": "Asia/Kamchatka", "effective_date": "2026-02-20",
-	})
-}
-
-func marriageRegistered(a, b uuid.UUID) event.Event {
-	return newEvent(lifeevent.SourceCivilStatus, lifeevent.MarriageRegistered, a, map[string]any{
-		"record_number": "2201", "spouse_ids": []string{a.String(), b.String()}, "date": "2026-02-14",
-		"new_family_names": map[string]string{b.String(): "Petrova"},
-	})
-}
-
-func deathRegistered(person, informant uuid.UUID) event.Event {
-	return newEvent(lifeevent.SourceCivilStatus, lifeevent.DeathRegistered, person, map[string]any{
-		"record_number": "3301", "person_id": person.String(), "date_of_death": "2026-02-27",
-		"informant_id": informant.String(), "region": "RU-MOW",
-	})
-}
-
-func incomeReported(person uuid.UUID, year int) event.Event {
-	return newEvent(lifeevent.SourceTax, lifeevent.IncomeReported, person, map[string]any{
-		"person_id": person.String(), "year": year, "annual_income_rub": 1250000.50,
-	})
 }
 
 // withData returns a copy of e whose data was changed by edit.
