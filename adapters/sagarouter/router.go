@@ -73,8 +73,15 @@ type Config struct {
 	Triggers func(eventType string) bool
 	// Metrics, when set, receives the router's metrics: Watermill's
 	// handler metrics and lifesituations_saga_* (situations opened, dead
-	// letters, how far the handlers lag behind the log).
+	// letters, how far the handlers lag behind the log, and in shared mode
+	// the triggers this process handled).
 	Metrics prometheus.Registerer
+	// Shared, when set, makes this process one of several worker
+	// processes that the store's server splits the person space between
+	// (see shared.go): Partitions consumers join the server's group
+	// instead of partitioning the log here, and Workers is 1 (the server
+	// rebalances; StopWorker is refused).
+	Shared SharedSubscribe
 }
 
 // meters are the router's own metrics; nil counters when not registered.
@@ -126,6 +133,8 @@ type Router struct {
 	workers    []bool // live workers
 	overlaps   atomic.Uint64
 	reassigned atomic.Uint64
+
+	shared *shared // nil unless Config.Shared is set
 }
 
 // progress tracks how far one handler has got, so that Settled can tell
@@ -164,6 +173,9 @@ func New(cfg Config) (*Router, error) {
 		return nil, fmt.Errorf("saga router: publisher: %w", err)
 	}
 	cfg.Workers = min(max(cfg.Workers, 1), cfg.Partitions)
+	if cfg.Shared != nil {
+		cfg.Workers = 1
+	}
 	rt := &Router{router: r, store: cfg.Store, workers: make([]bool, cfg.Workers)}
 	for w := range rt.workers {
 		rt.workers[w] = true
@@ -180,11 +192,45 @@ func New(cfg Config) (*Router, error) {
 		return []message.HandlerMiddleware{track(p), deadLetter(pub, m.deadLetters), retry.Middleware, middleware.Recoverer}
 	}
 
+	handleTrigger := func(msg *message.Message) ([]*message.Message, error) {
+		ev, err := eventOf(msg)
+		if err != nil {
+			return nil, err
+		}
+		openings, err := cfg.Service.HandleTrigger(msg.Context(), ev)
+		for _, o := range openings {
+			if o.Opened {
+				m.opened.WithLabelValues(o.Kind).Inc()
+			}
+		}
+		return nil, err
+	}
 	trigger := isTrigger
 	if cfg.Triggers != nil {
 		trigger = func(ev eventstore.RecordedEvent) bool { return isTrigger(ev) && cfg.Triggers(ev.Type) }
 	}
-	for i := range cfg.Partitions {
+	if cfg.Shared != nil {
+		sm, err := newSharedMeters(cfg.Metrics)
+		if err != nil {
+			return nil, err
+		}
+		rt.shared = &shared{subscribe: cfg.Shared, trigger: trigger, handled: sm, logger: cfg.Logger}
+		if cfg.Logger == nil {
+			rt.shared.logger = slog.Default()
+		}
+		for i := range cfg.Partitions {
+			// progress is only for the middleware here: Settled asks the
+			// consumers whether they are busy.
+			c := &sharedConsumer{index: i}
+			c.handle = chained(handleTrigger, chain(&progress{}))
+			rt.shared.consumers = append(rt.shared.consumers, c)
+		}
+	}
+	partitions := cfg.Partitions
+	if cfg.Shared != nil {
+		partitions = 0 // the server partitions the triggers (shared.go)
+	}
+	for i := range partitions {
 		p := &progress{}
 		rt.progress = append(rt.progress, p)
 		key := &memoKey{}
@@ -207,19 +253,7 @@ func New(cfg Config) (*Router, error) {
 			return nil, fmt.Errorf("saga router: trigger subscriber %d: %w", i, err)
 		}
 		part := &partition{index: i, owner: i % cfg.Workers, progress: p, sub: sub}
-		part.handle = chained(func(msg *message.Message) ([]*message.Message, error) {
-			ev, err := eventOf(msg)
-			if err != nil {
-				return nil, err
-			}
-			openings, err := cfg.Service.HandleTrigger(msg.Context(), ev)
-			for _, o := range openings {
-				if o.Opened {
-					m.opened.WithLabelValues(o.Kind).Inc()
-				}
-			}
-			return nil, err
-		}, chain(p))
+		part.handle = chained(handleTrigger, chain(p))
 		rt.parts = append(rt.parts, part)
 		rt.startPartition(part)
 	}
@@ -251,6 +285,10 @@ func (r *Router) Run(ctx context.Context) error {
 	r.runCtx = ctx
 	r.mu.Unlock()
 	r.started.Store(true)
+	if r.shared != nil {
+		r.shared.run(ctx)
+		defer r.shared.stop()
+	}
 	return r.router.Run(ctx)
 }
 
@@ -266,6 +304,9 @@ func (r *Router) Close() error {
 	r.mu.Unlock()
 	if !r.started.Load() {
 		return nil
+	}
+	if r.shared != nil {
+		r.shared.stop()
 	}
 	return r.router.Close()
 }
@@ -299,6 +340,9 @@ func (r *Router) Settled(ctx context.Context) (bool, error) {
 		if !p.settled(last) {
 			return false, nil
 		}
+	}
+	if r.shared != nil && !r.shared.idle() {
+		return false, nil
 	}
 	return true, nil
 }
@@ -405,7 +449,11 @@ func deadLetterOf(msg *message.Message, err error) *message.Message {
 	md.Set(watermillstore.OriginPrefix+watermillstore.MetadataEventType, typ)
 	md.Set(watermillstore.MetadataCausationID, md.Get(watermillstore.MetadataEventID))
 	md.Set(middleware.ReasonForPoisonedKey, err.Error())
-	md.Set(middleware.PoisonedHandlerKey, message.HandlerNameFromCtx(msg.Context()))
+	handler := message.HandlerNameFromCtx(msg.Context())
+	if handler == "" { // a shared consumer, not a Watermill handler
+		handler, _ = msg.Context().Value(handlerNameKey{}).(string)
+	}
+	md.Set(middleware.PoisonedHandlerKey, handler)
 
 	id := md.Get(watermillstore.MetadataEventID)
 	if id == "" {

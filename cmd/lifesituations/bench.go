@@ -14,6 +14,7 @@ const benchUsage = `Usage:
   lifesituations bench disk [flags]     measure this machine's disk
   lifesituations bench store [flags]    measure the embedded event store
   lifesituations bench population [flags]  run the core on a synthetic population and a simulated year
+  lifesituations bench compare [flags]  one workload through embedded/HTTP, NATS, worker groups and EventStoreDB workers
 `
 
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -30,6 +31,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return benchStore(ctx, args[1:], stdout, stderr)
 	case "population":
 		return benchPopulation(ctx, args[1:], stdout, stderr)
+	case "compare":
+		return benchCompare(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprint(stderr, benchUsage)
 		return fmt.Errorf("bench: unknown benchmark %q", args[0])

@@ -46,6 +46,9 @@ type coreConfig struct {
 	// withoutSagas (--role api) runs the projections only: no saga router,
 	// calendar or timers ticks; another process decides.
 	withoutSagas bool
+	// shared (--role worker on EventStoreDB) makes the sagas one of the
+	// worker processes the server splits the person space between.
+	shared sagarouter.SharedSubscribe
 }
 
 // core is the proactive part of the server: the register and cabinet
@@ -121,7 +124,7 @@ func openCore(store eventstore.Store, clk clock.Clock, cfg coreConfig, log *slog
 	}
 	if c.router, err = sagarouter.New(sagarouter.Config{
 		Store: store, Service: c.service, Timers: c.timers, Checkpoints: c.checkpoints,
-		Partitions: cfg.partitions, Workers: cfg.workers, Logger: log, Metrics: cfg.metrics,
+		Partitions: cfg.partitions, Workers: cfg.workers, Logger: log, Metrics: cfg.metrics, Shared: cfg.shared,
 		// Only events some situation is triggered by reach a handler.
 		Triggers: func(eventType string) bool { return len(c.catalogue.Situations(eventType)) > 0 },
 	}); err != nil {

@@ -68,8 +68,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.core.catalogueDir, "catalogue", "", "directory of the catalogue's YAML files (default: the embedded catalogue)")
 	fs.DurationVar(&cfg.core.agencyDelay, "agency-delay", 24*time.Hour, "how long after a confirmation the simulated agencies decide (on the server's clock)")
 	fs.Var(&cfg.role, "role", "what this process runs: all; ingest (POST /v1/events only); worker (register, sagas, calendar, timers; no public API); api (read APIs and citizen commands, no sagas). Other than all needs --store esdb://")
-	fs.IntVar(&cfg.core.workers, "workers", 1, "saga worker groups in this process sharing the partitions (a stopped group's partitions go to the others)")
-	fs.IntVar(&cfg.core.partitions, "partitions", 4, "saga handlers splitting the person space (order per person holds)")
+	fs.IntVar(&cfg.core.workers, "workers", 1, "saga worker groups in this process sharing the partitions (a stopped group's partitions go to the others); --role worker on EventStoreDB ignores it: the server splits the persons between the worker processes")
+	fs.IntVar(&cfg.core.partitions, "partitions", 4, "saga handlers splitting the person space (order per person holds); with --role worker on EventStoreDB, the process's consumers of the shared persistent subscription")
 	fs.DurationVar(&cfg.core.tick, "tick", time.Second, "how often the calendar and the timers look at the clock")
 	fs.StringVar(&cfg.clockStart, "clock-start", "", "manual clock: the time it starts at in a new data directory (RFC 3339; default now)")
 	fs.StringVar(&cfg.nats.URL, "nats-url", "", "registries over NATS JetStream: the server URL (empty: only HTTP ingest)")
@@ -186,6 +186,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if role != roleIngest {
 		cfg.core.data, cfg.core.metrics = cfg.data, metrics
 		cfg.core.withoutSagas = role == roleAPI
+		if role == roleWorker {
+			if cfg.core.shared, err = sharedTriggers(store); err != nil {
+				return err
+			}
+		}
 		if core, err = openCore(store, clk, cfg.core, log); err != nil {
 			return err
 		}

@@ -52,14 +52,13 @@ func TestServeWithWorkerGroupsDecides(t *testing.T) {
 }
 
 // TestRolesOnTheEventStoreDBDouble splits the server into three in-process
-// servers, --role ingest, --role worker (2 worker groups) and --role api,
-// on one in-process DOUBLE of an EventStoreDB node (esdbdouble): a birth
-// posted to the ingest process is decided by the worker process and read
-// from the api process. It proves the roles' wiring and that separate
-// store clients follow one log's positions on the double; it proves
-// nothing about a real EventStoreDB, and the worker processes do not split
-// the person space between them (one worker process per store; the groups
-// inside it do).
+// servers, --role ingest, --role worker and --role api, on one in-process
+// DOUBLE of an EventStoreDB node (esdbdouble): a birth posted to the
+// ingest process is decided by the worker process and read from the api
+// process. It proves the roles' wiring and that separate store clients
+// follow one log's positions on the double; it proves nothing about a real
+// EventStoreDB. TestWorkerProcessesShareThePersonSpace splits the persons
+// between several worker processes.
 func TestRolesOnTheEventStoreDBDouble(t *testing.T) {
 	double, err := esdbdouble.Start()
 	if err != nil {
@@ -67,7 +66,7 @@ func TestRolesOnTheEventStoreDBDouble(t *testing.T) {
 	}
 	t.Cleanup(func() { double.Close() })
 	ingest := startServer(t, "--store", double.URL(), "--role", "ingest")
-	worker := startServer(t, "--store", double.URL(), "--role", "worker", "--workers", "2")
+	worker := startServer(t, "--store", double.URL(), "--role", "worker")
 	api := startServer(t, "--store", double.URL(), "--role", "api")
 
 	mother, child := personID(71), personID(72)

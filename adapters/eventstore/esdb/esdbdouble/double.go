@@ -257,3 +257,10 @@ func (d *Double) StreamEventIDs(stream string) []string {
 // PersistentConsumers returns the number of consumers connected to a
 // persistent subscription group to $all.
 func (d *Double) PersistentConsumers(group string) int { return d.subs.consumers(group) }
+
+// PersistentBacklog is how many events of a persistent subscription group
+// to $all are not acknowledged yet (in flight, waiting, or not yet looked
+// at by the group): 0 once its consumers have handled everything. The real
+// server tells as much in its subscription statistics (GetInfo), which the
+// double does not serve.
+func (d *Double) PersistentBacklog(group string) int { return d.subs.backlog(group) }

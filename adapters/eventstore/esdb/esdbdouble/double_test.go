@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 
 	esdbclient "github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
@@ -138,5 +139,73 @@ func TestExpectedRevisions(t *testing.T) {
 	ea, eb := all[3].Position, all[4].Position
 	if ea.Commit != eb.Commit || ea.Prepare >= eb.Prepare || eb.Prepare-ea.Prepare <= 1 {
 		t.Fatalf("positions of one append: %+v, %+v", ea, eb)
+	}
+}
+
+// TestPersistentBacklog: a group's backlog counts what it has not had
+// acknowledged (not yet delivered, or in flight), a nacked event comes back
+// into it, and it is 0 once every event is acknowledged.
+func TestPersistentBacklog(t *testing.T) {
+	d, err := esdbdouble.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	c := client(t, d)
+	ctx := t.Context()
+	settings := esdbclient.SubscriptionSettingsDefault()
+	settings.ConsumerStrategyName = esdbclient.ConsumerStrategyPinned
+	if err := c.CreatePersistentSubscriptionToAll(ctx, "g", esdbclient.PersistentAllSubscriptionOptions{
+		StartFrom: esdbclient.Start{}, Settings: &settings,
+		Filter: &esdbclient.SubscriptionFilter{Type: esdbclient.StreamFilterType, Prefixes: []string{"p-"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := c.AppendToStream(ctx, "p-"+string(rune('a'+i)), esdbclient.AppendToStreamOptions{}, ev(uuid.New())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := d.PersistentBacklog("g"); n != 3 {
+		t.Fatalf("backlog %d before any consumer, want 3", n)
+	}
+	sub, err := c.SubscribeToPersistentSubscriptionToAll(ctx, "g", esdbclient.SubscribeToPersistentSubscriptionOptions{BufferSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	next := func() *esdbclient.ResolvedEvent {
+		t.Helper()
+		for {
+			e := sub.Recv()
+			if e.SubscriptionDropped != nil {
+				t.Fatalf("dropped: %v", e.SubscriptionDropped.Error)
+			}
+			if e.EventAppeared != nil {
+				return e.EventAppeared.Event
+			}
+		}
+	}
+	first := next()
+	if err := sub.Nack("again", esdbclient.NackActionRetry, first); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[uuid.UUID]bool{}
+	for len(acked) < 3 {
+		e := next()
+		if err := sub.Ack(e); err != nil {
+			t.Fatal(err)
+		}
+		acked[e.OriginalEvent().EventID] = true
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for d.PersistentBacklog("g") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("backlog %d after every event was acknowledged", d.PersistentBacklog("g"))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if d.PersistentBacklog("no-such-group") != 0 {
+		t.Error("a group that does not exist has a backlog")
 	}
 }

@@ -229,6 +229,28 @@ func (p *persistentServer) consumers(name string) int {
 	return len(g.consumers)
 }
 
+// backlog counts a group's messages not yet acknowledged: those in
+// flight, those waiting to be dispatched, and the log records its
+// dispatcher has not looked at yet (filtered or not).
+func (p *persistentServer) backlog(name string) int {
+	p.mu.Lock()
+	g, ok := p.groups[name]
+	p.mu.Unlock()
+	if !ok {
+		return 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := len(g.pending)
+	for _, c := range g.consumers {
+		n += len(c.inflight)
+	}
+	g.store.mu.Lock()
+	n += len(g.store.log) - g.cursor
+	g.store.mu.Unlock()
+	return n
+}
+
 // dropConnections removes every consumer of every group (a restart).
 func (p *persistentServer) dropConnections() {
 	p.mu.Lock()
@@ -391,6 +413,13 @@ func (g *group) pick(r *record) *consumer {
 	room := func(c *consumer) bool { return len(c.inflight) < c.capacity }
 	switch g.strategy {
 	case "Pinned":
+		// As documented for the server: the event's stream is hashed to
+		// one of 1024 buckets, each assigned to one consumer; a leaving
+		// consumer's buckets go to the others, a joining one takes some.
+		// The server's hash function is its own: which consumer gets which
+		// stream differs, the rule does not. Unlike the server, which calls
+		// the pinning best effort, the double never reorders a stream
+		// except through retries.
 		h := fnv.New32a()
 		_, _ = h.Write([]byte(r.stream))
 		c := g.owner[h.Sum32()%buckets]

@@ -194,10 +194,13 @@ func (s *streamsServer) subscribeAll(srv api.Streams_ReadServer, p pos, start, e
 		batch, changed := s.d.store.after(i, 256)
 		for _, r := range batch {
 			if f.match(r) {
+				// Counted before the send: the client may act on the
+				// event (and a test read Stats) before Send returns.
+				s.d.sent.Add(1)
 				if err := srv.Send(eventResp(r)); err != nil {
+					s.d.sent.Add(-1)
 					return err
 				}
-				s.d.sent.Add(1)
 			}
 			last = r
 			looked++
