@@ -29,7 +29,8 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return dispatch(ctx, "audit", auditUsage, map[string]subcommand{"verify": auditVerify}, args, stdout, stderr)
 }
 
-const auditVerifySummary = `Replays the whole log into a fresh register in a scratch directory and
+const auditVerifySummary = `Replays the whole log into a fresh register (in memory, or in a file under
+--scratch when the persons' facts would not fit) and
 recomputes every decision the sagas recorded with the catalogue version it
 recorded and the register as of the position it recorded: each situation's
 opening and steps, the follow-ups of a confirmed draft, the notice of a missed
@@ -57,7 +58,7 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	store := fs.String("store", "embedded", "event store: embedded (an EventStoreDB adapter is not built yet)")
 	var dirs stringList
 	fs.Var(&dirs, "catalogue", "directory of an older catalogue version to verify its decisions with (repeatable)")
-	scratch := fs.String("scratch", "", "directory for the replay's fresh register (default: a temporary directory, removed after)")
+	scratch := fs.String("scratch", "", "directory for the replay's fresh register file (default: the register is folded in memory)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the verification to this file")
 	if err := parseWithEnv(fs, args); err != nil {
@@ -93,11 +94,14 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	progress := newProgress(stderr)
 	rep, err := audit.Verify(ctx, audit.Config{
 		Store: s, Catalogues: cats, Scratch: *scratch, Progress: progress.update,
-		Integrity: chainCheck(s),
+		Integrity: chainCheck(s.Raw),
 	})
 	progress.done()
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
+	}
+	if hwm := popStatus("VmHWM"); hwm > 0 {
+		fmt.Fprintf(stderr, "peak memory (VmHWM, mapped files included): %s\n", popMiB(hwm))
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -211,14 +215,26 @@ func (p *progress) show(now time.Time, final bool) {
 		pct = 100 * float64(done) / float64(total)
 	}
 	name := phaseNames[p.phase]
+	if name == "" {
+		name = p.phase
+	}
+	// A phase told only once it was over (the hash chain, checked beside
+	// the plan) has no rate to tell.
+	rated := fmt.Sprintf(", %.0f events/s, %s left", rate, left)
+	if rate == 0 && done >= total {
+		rated = ""
+	}
 	if !p.terminal {
-		fmt.Fprintf(p.w, "%s: %.0f%% (%d/%d events), %.0f events/s, %s left\n", name, pct, done, total, rate, left)
+		fmt.Fprintf(p.w, "%s: %.0f%% (%d/%d events)%s\n", name, pct, done, total, rated)
 		return
 	}
 	const width = 30
 	filled := int(pct / 100 * width)
 	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
 	line := fmt.Sprintf("\r%-18s %s %5.1f%% %d/%d  %.0f ev/s  %s left", name, bar, pct, done, total, rate, left)
+	if rated == "" {
+		line = fmt.Sprintf("\r%-18s %s %5.1f%% %d/%d", name, bar, pct, done, total)
+	}
 	pad := max(0, p.drawnWidth-len(line))
 	fmt.Fprint(p.w, line+strings.Repeat(" ", pad))
 	p.drawnWidth = len(line)

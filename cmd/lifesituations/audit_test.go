@@ -514,4 +514,12 @@ func TestVerifyProgressBarOnATerminalPlainLinesOtherwise(t *testing.T) {
 	if s := tty.String(); !strings.Contains(s, "\rreplaying") || !strings.Contains(s, "█") || !strings.Contains(s, "ev/s") || !strings.HasSuffix(s, "\n") {
 		t.Fatalf("terminal progress: %q", s)
 	}
+	// A phase told only at its end (the hash chain, checked beside the
+	// plan) has no rate.
+	plain.Reset()
+	p = newProgress(&plain)
+	p.update("chain", 100, 100)
+	if s := plain.String(); s != "hash chain: 100% (100/100 events)\n" {
+		t.Fatalf("a phase told at its end: %q", s)
+	}
 }

@@ -181,7 +181,7 @@ type popBench struct {
 
 	pop    *synthetic.Population
 	clock  *clock.Manual
-	store  *embedded.Store
+	store  eventstore.Store // sealed, as the server's
 	index  *register.Index
 	core   *core
 	stop   func() error
@@ -297,9 +297,13 @@ func (b *popBench) generate() error {
 // into the index of known persons that ingest validates against.
 func (b *popBench) load(ctx context.Context) error {
 	b.clock = clock.NewManual(b.start)
-	store, err := embedded.Open(b.cfg.data, embedded.WithClock(b.clock))
+	raw, err := embedded.Open(b.cfg.data, embedded.WithClock(b.clock))
 	if err != nil {
 		return fmt.Errorf("open the embedded store in %s: %w", b.cfg.data, err)
+	}
+	store, err := sealStore(raw, b.cfg.data)
+	if err != nil {
+		return err
 	}
 	b.store = store
 	b.index = register.NewIndex()

@@ -31,6 +31,7 @@ import (
 	"lifesituations/adapters/ingest"
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/clock"
+	"lifesituations/domain/eventstore"
 	"lifesituations/domain/lifeevent"
 	"lifesituations/projections/cabinet"
 	"lifesituations/projections/register"
@@ -730,7 +731,7 @@ type caseEnv struct {
 	cancel  context.CancelFunc
 	dir     string
 	clk     *clock.Manual
-	store   *embedded.Store
+	store   eventstore.Store // sealed, as the server's
 	core    *core
 	done    chan error
 	ingest  http.Handler
@@ -763,8 +764,12 @@ func startCaseEnv(ctx context.Context, c *testCase, cat *catalogue.Catalogue, lo
 			_ = env.stop()
 		}
 	}()
-	if env.store, err = embedded.Open(dir, embedded.WithClock(env.clk)); err != nil {
+	raw, err := embedded.Open(dir, embedded.WithClock(env.clk))
+	if err != nil {
 		return nil, fmt.Errorf("open the embedded store: %w", err)
+	}
+	if env.store, err = sealStore(raw, dir); err != nil {
+		return nil, err
 	}
 	env.core, err = openCore(env.store, env.clk, coreConfig{
 		data: dir, catalogue: cat, agencyDelay: caseAgencyDelay, partitions: 2, tick: time.Hour,

@@ -71,6 +71,9 @@ type core struct {
 	// background is what the API parts run beside the core (their own
 	// projections and relays); run starts them with the rest.
 	background []backgroundTask
+	// inMemory are the parts' in-memory read models, which a live rebuild
+	// replaces after the register and the cabinet (projections_live.go).
+	inMemory []rebuildable
 
 	// ticking serialises the calendar's and timers' ticks: the periodic
 	// ticker and a moved manual clock may both ask for one.
@@ -308,6 +311,19 @@ func (c *core) publishCatalogue(ctx context.Context) error {
 		return fmt.Errorf("publish catalogue %s: %w", c.catalogue.Version(), err)
 	}
 	return nil
+}
+
+// readModels are the read models a live rebuild replaces, in order: the
+// register first, which the cabinet's readers consult.
+func (c *core) readModels() []rebuildable {
+	return append([]rebuildable{
+		{name: "register", rebuild: func(ctx context.Context, progress func(eventstore.Position)) error {
+			return c.register.Rebuild(ctx, c.store, progress)
+		}},
+		{name: "cabinet", rebuild: func(ctx context.Context, progress func(eventstore.Position)) error {
+			return c.cabinet.Rebuild(ctx, c.store, progress)
+		}},
+	}, c.inMemory...)
 }
 
 func (c *core) close() error {

@@ -28,7 +28,8 @@ Usage:
   lifesituations catalogue test [flags] DIR   run the YAML test cases in DIR/tests against the catalogue in DIR
   lifesituations catalogue doc [DIR]    print the catalogue's documentation (Markdown) generated from its data
   lifesituations audit verify [flags]   replay the whole log, recompute every decision, report divergences (server stopped)
-  lifesituations projections rebuild [flags]  rebuild the read models (register.db, cabinet.db) from the log (server stopped)
+  lifesituations projections rebuild [flags]  rebuild the read models from the log (server stopped, or --server: live)
+  lifesituations erase PERSON --reason TEXT --approved-by AUDITOR   erase a person's personal data (server stopped)
   lifesituations help                   this text
 
 Every flag is also read from the environment as LIFESITUATIONS_<FLAG>
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return auditCmd(ctx, args[1:], stdout, stderr)
 	case "projections":
 		return projectionsCmd(ctx, args[1:], stdout, stderr)
+	case "erase":
+		return eraseCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

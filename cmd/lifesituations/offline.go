@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"lifesituations/adapters/eventstore/embedded"
+	"lifesituations/adapters/eventstore/sealed"
+	"lifesituations/adapters/keystore"
 )
 
 // subcommand is one command of a group (audit verify, projections rebuild).
@@ -50,15 +52,29 @@ func offlineStoreFlags(fs *flag.FlagSet) offlineStore {
 	}
 }
 
+// offlineLog is a stopped server's log as an offline command reads it:
+// through the decorator that opens personal fields (the application's view,
+// what every read model folds), with the embedded store under it (Raw) for
+// what only it can do, such as checking its hash chain over the stored,
+// sealed bytes. Close closes both and the key store.
+type offlineLog struct {
+	*sealed.Store
+	Raw *embedded.Store
+}
+
 // open opens the store, one process at a time: it waits --lock-wait for a
 // running server to release it.
-func (o offlineStore) open() (*embedded.Store, error) {
+func (o offlineStore) open() (offlineLog, error) {
 	if _, err := os.Stat(*o.data); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+		return offlineLog{}, fmt.Errorf("data directory: %w", err)
 	}
 	s, err := embedded.Open(*o.data, embedded.WithLockTimeout(*o.lockWait))
 	if err != nil {
-		return nil, fmt.Errorf("open the log in %s (stop the server first: one process at a time): %w", *o.data, err)
+		return offlineLog{}, fmt.Errorf("open the log in %s (stop the server first: one process at a time): %w", *o.data, err)
 	}
-	return s, nil
+	keys, err := keystore.OpenIn(*o.data)
+	if err != nil {
+		return offlineLog{}, errors.Join(err, s.Close())
+	}
+	return offlineLog{Store: sealed.New(s, keys), Raw: s}, nil
 }

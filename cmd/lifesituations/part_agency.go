@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/google/uuid"
+
 	"lifesituations/adapters/agencyapi"
 	"lifesituations/adapters/auditapi"
 	"lifesituations/adapters/httpapi"
@@ -13,9 +15,17 @@ import (
 // with GET /v1/audit/access.
 func init() { apiParts = append(apiParts, agencyPart) }
 
+// liveEntries is the index of entries, which a live rebuild replaces.
+type liveEntries struct{ *liveModel[*entries.Index] }
+
+func (l liveEntries) Lookup(registry string, id uuid.UUID) (entries.Entry, bool) {
+	return l.Model().Lookup(registry, id)
+}
+
 func agencyPart(d apiDeps) ([]httpapi.Route, []httpapi.PublicRoute, error) {
-	index := entries.New(d.core.store)
+	index := liveEntries{newLiveModel("registry entries index", func() *entries.Index { return entries.New(d.core.store) })}
 	runBeside(d, "registry entries index", index.Run)
+	rebuildInMemory(d, "registry entries index", index.Rebuild)
 	api, err := agencyapi.New(agencyapi.Config{
 		Entries: index, Grants: d.core.cabinet, Store: d.core.store,
 		Recorder: auditapi.Recorder{Store: d.core.store, Clock: d.core.clock},

@@ -34,7 +34,14 @@ changes nothing (run it again).
 
 The embedded store is opened by one process at a time: stop the server first
 (the command waits --lock-wait for it). The saga checkpoints (checkpoints.db)
-are not a read model and are left alone.`
+are not a read model and are left alone.
+
+With --server URL (and --token, an operator's), a running server rebuilds
+instead, while it keeps serving: every read model it serves (the register,
+the cabinets, the registry entries index, the quality figures) is folded
+from the log beside the one in use, caught up with the live log and switched
+(POST /v1/ops/projections/rebuild); the command shows the progress (GET on
+the same path) and exits non-zero if the rebuild fails.`
 
 func projectionsRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("projections rebuild", projectionsRebuildSummary, stderr)
@@ -43,11 +50,20 @@ func projectionsRebuild(ctx context.Context, args []string, stdout, stderr io.Wr
 	only := oneOf{value: "all", allowed: []string{"all", "register", "cabinet"}}
 	fs.Var(&only, "only", "which read model: all, register or cabinet")
 	keepOld := fs.Bool("keep-old", false, "keep the replaced files as *.old")
+	server := fs.String("server", "", "base URL of a running server to rebuild live (instead of --data)")
+	token := fs.String("token", "", "operator token for --server")
+	poll := fs.Duration("poll", 500*time.Millisecond, "with --server: how often to ask how the rebuild goes")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("projections rebuild: unexpected argument %q", fs.Arg(0))
+	}
+	if *server != "" {
+		if only.value != "all" || *keepOld {
+			return errors.New("projections rebuild: --only and --keep-old are for the offline rebuild, not --server")
+		}
+		return rebuildLive(ctx, *server, *token, *poll, stdout, stderr)
 	}
 	s, err := offline.open()
 	if err != nil {

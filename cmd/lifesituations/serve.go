@@ -385,7 +385,7 @@ func openStore(ctx context.Context, cfg serveConfig, clk clock.Clock, log *slog.
 	if err != nil {
 		return nil, fmt.Errorf("open the embedded store in %s: %w", cfg.data, err)
 	}
-	return withFaults(s), nil
+	return sealStore(s, cfg.data)
 }
 
 // esdbOpenTimeout bounds connecting to EventStoreDB and reading its log's

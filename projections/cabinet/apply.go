@@ -22,26 +22,39 @@ const lazyCheckpoint = 10_000
 // position are skipped, so a batch delivered again changes nothing. It must
 // not run concurrently with itself (Run is its only caller).
 func (c *Cabinet) apply(events []eventstore.RecordedEvent) error {
-	from := c.Position()
-	var last eventstore.Position
+	return c.file.Fold(func(db *bolt.DB) error {
+		last, persisted, err := applyTo(db, events, c.Position(), c.persisted)
+		if err != nil {
+			return fmt.Errorf("cabinet: %w", err)
+		}
+		c.persisted = persisted
+		c.progress.Publish(last)
+		return nil
+	})
+}
+
+// applyTo folds the events after from into db, whose checkpoint is
+// persisted, and returns the position reached (0 when no event is past
+// from) and the checkpoint db then holds: a batch without situation events
+// writes nothing unless the checkpoint would lag lazyCheckpoint behind.
+func applyTo(db *bolt.DB, events []eventstore.RecordedEvent, from, persisted eventstore.Position) (last, held eventstore.Position, err error) {
 	touches := false
 	for _, e := range events {
 		if e.Position > from {
 			last = e.Position
-			touches = touches || isSituation(e.Stream)
+			touches = touches || folds(e)
 		}
 	}
 	if last == 0 {
-		return nil
+		return 0, persisted, nil
 	}
-	if !touches && last-c.persisted < lazyCheckpoint {
-		c.progress.Publish(last)
-		return nil
+	if !touches && last-persisted < lazyCheckpoint {
+		return last, persisted, nil
 	}
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	err = db.Update(func(tx *bolt.Tx) error {
 		b := newBatch(tx)
 		for _, e := range events {
-			if e.Position <= from || !isSituation(e.Stream) {
+			if e.Position <= from || !folds(e) {
 				continue
 			}
 			if err := b.apply(e); err != nil {
@@ -54,11 +67,9 @@ func (c *Cabinet) apply(events []eventstore.RecordedEvent) error {
 		return derived.SetCheckpoint(tx, bucketMeta, last)
 	})
 	if err != nil {
-		return fmt.Errorf("cabinet: %w", err)
+		return 0, persisted, err
 	}
-	c.persisted = last
-	c.progress.Publish(last)
-	return nil
+	return last, last, nil
 }
 
 func isSituation(stream string) bool { return strings.HasPrefix(stream, situation.StreamPrefix) }

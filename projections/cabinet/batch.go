@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"lifesituations/domain/eventstore"
+	"lifesituations/domain/personaldata"
 	"lifesituations/domain/situation"
 )
 
@@ -29,6 +30,9 @@ func newBatch(tx *bolt.Tx) *batch {
 
 // apply folds one situation event and records the notifications it causes.
 func (b *batch) apply(e eventstore.RecordedEvent) error {
+	if e.Type == personaldata.TypeErased {
+		return b.erase(e)
+	}
 	id, err := uuid.Parse(strings.TrimPrefix(e.Stream, situation.StreamPrefix))
 	if err != nil {
 		return fmt.Errorf("stream %s is not named by a situation id: %w", e.Stream, err)

@@ -28,15 +28,17 @@ var (
 // Cabinet is the read model. Queries are safe for concurrent use with the
 // fold.
 type Cabinet struct {
-	db   *bolt.DB
+	// file is the open file, which Rebuild may replace while it serves.
+	file *derived.Handle
 	path string
 
 	family Family
 	clock  clock.Clock
 
 	// progress is the position folded and published, and its waiters;
-	// persisted may lag behind it by events that are not about situations
-	// (see apply).
+	// persisted, the checkpoint in the file, may lag behind it by events
+	// that are not about situations (see apply); only the fold (under
+	// file's fold lock) uses it.
 	progress  *derived.Progress
 	persisted eventstore.Position
 
@@ -60,7 +62,7 @@ func Open(path string, opts ...Option) (*Cabinet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open cabinet %s: %w", path, err)
 	}
-	c := &Cabinet{db: db, path: path, persisted: pos, progress: derived.NewProgress("cabinet", pos, ErrClosed)}
+	c := &Cabinet{file: derived.NewHandle(db), path: path, persisted: pos, progress: derived.NewProgress("cabinet", pos, ErrClosed)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -85,18 +87,20 @@ func openFile(path string) (db *bolt.DB, pos eventstore.Position, err error) {
 
 // reset empties the cabinet so that Run folds the log again from its start.
 func (c *Cabinet) reset() error {
-	err := c.db.Update(func(tx *bolt.Tx) error {
-		if err := derived.DropBuckets(tx, allBuckets); err != nil {
-			return err
+	return c.file.Fold(func(db *bolt.DB) error {
+		err := db.Update(func(tx *bolt.Tx) error {
+			if err := derived.DropBuckets(tx, allBuckets); err != nil {
+				return err
+			}
+			return derived.CreateBuckets(tx, allBuckets)
+		})
+		if err != nil {
+			return fmt.Errorf("cabinet: empty for a new fold: %w", err)
 		}
-		return derived.CreateBuckets(tx, allBuckets)
+		c.persisted = 0
+		c.progress.Rewind()
+		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("cabinet: empty for a new fold: %w", err)
-	}
-	c.persisted = 0
-	c.progress.Rewind()
-	return nil
 }
 
 // Position is the log position the cabinet has folded up to.
@@ -116,7 +120,7 @@ func (c *Cabinet) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		c.progress.Close()
-		if cerr := derived.Close(c.db, c.path); cerr != nil {
+		if cerr := derived.Close(c.file.DB(), c.path); cerr != nil {
 			err = fmt.Errorf("close cabinet: %w", cerr)
 		}
 	})

@@ -14,7 +14,7 @@ import (
 // first (by created_at, then id).
 func (c *Cabinet) Drafts(person string) ([]Draft, error) {
 	out := []Draft{}
-	err := c.db.View(func(tx *bolt.Tx) error {
+	err := c.file.View(func(tx *bolt.Tx) error {
 		rows := tx.Bucket(bucketDrafts)
 		return scan(tx.Bucket(bucketPersonDrafts), personPrefix(person), false, func(k, _ []byte) error {
 			var d Draft
@@ -39,7 +39,7 @@ func (c *Cabinet) Grants(person string) ([]Grant, error) {
 		owners = append(owners, id)
 	}
 	out := []Grant{}
-	err := c.db.View(func(tx *bolt.Tx) error {
+	err := c.file.View(func(tx *bolt.Tx) error {
 		// An index key past its owner's prefix is granted_at then id: one
 		// grant has the same suffix under every owner.
 		seen := map[string]bool{}
@@ -80,7 +80,7 @@ func (c *Cabinet) Grants(person string) ([]Grant, error) {
 func (c *Cabinet) Situations(person string) ([]Situation, error) {
 	minors := c.minors(person)
 	out := []Situation{}
-	err := c.db.View(func(tx *bolt.Tx) error {
+	err := c.file.View(func(tx *bolt.Tx) error {
 		rows := tx.Bucket(bucketSituations)
 		return scan(tx.Bucket(bucketPersonSituations), personPrefix(person), true, func(k, _ []byte) error {
 			var row situationRow
@@ -101,7 +101,7 @@ func (c *Cabinet) Situations(person string) ([]Situation, error) {
 // (by at, then log position, both descending).
 func (c *Cabinet) Notifications(person string) ([]Notification, error) {
 	out := []Notification{}
-	err := c.db.View(func(tx *bolt.Tx) error {
+	err := c.file.View(func(tx *bolt.Tx) error {
 		return scan(tx.Bucket(bucketNotifications), personPrefix(person), true, func(_, v []byte) error {
 			var n Notification
 			if err := json.Unmarshal(v, &n); err != nil {
@@ -182,7 +182,7 @@ func (c *Cabinet) SituationFor(person string, id uuid.UUID) (Situation, error) {
 }
 
 func (c *Cabinet) get(bucket []byte, what string, id uuid.UUID, v any) error {
-	err := c.db.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bucket), id, v) })
+	err := c.file.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bucket), id, v) })
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", what, id, err)
 	}

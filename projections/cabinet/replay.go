@@ -119,10 +119,11 @@ func OpenScratch(path string) (*Cabinet, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.db.NoSync = true
-	c.db.NoFreelistSync = true
+	db := c.file.DB()
+	db.NoSync = true
+	db.NoFreelistSync = true
 	return c, nil
 }
 
 // Sync flushes a scratch cabinet to disk.
-func (c *Cabinet) Sync() error { return c.db.Sync() }
+func (c *Cabinet) Sync() error { return c.file.DB().Sync() }

@@ -8,6 +8,7 @@ import (
 
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/lifeevent"
+	"lifesituations/domain/personaldata"
 	"lifesituations/domain/situation"
 	"lifesituations/projections/derived"
 )
@@ -18,8 +19,22 @@ import (
 // feeds it from the log; a caller that gets the log some other way (or
 // seeds a register) may call it directly.
 func (p *Projection) Apply(events []eventstore.RecordedEvent) error {
+	return p.file.Fold(func(db *bolt.DB) error {
+		reached, err := applyTo(db, events)
+		if err != nil {
+			return fmt.Errorf("register: %w", err)
+		}
+		p.progress.Publish(reached)
+		return nil
+	})
+}
+
+// applyTo folds the events after db's checkpoint into db in one
+// transaction that moves the checkpoint to the last of them, and returns
+// the checkpoint.
+func applyTo(db *bolt.DB, events []eventstore.RecordedEvent) (eventstore.Position, error) {
 	var reached eventstore.Position
-	err := p.db.Update(func(tx *bolt.Tx) error {
+	err := db.Update(func(tx *bolt.Tx) error {
 		pos, err := derived.Checkpoint(tx, bucketMeta)
 		if err != nil {
 			return err
@@ -40,16 +55,14 @@ func (p *Projection) Apply(events []eventstore.RecordedEvent) error {
 		reached = pos
 		return derived.SetCheckpoint(tx, bucketMeta, pos)
 	})
-	if err != nil {
-		return fmt.Errorf("register: %w", err)
-	}
-	p.progress.Publish(reached)
-	return nil
+	return reached, err
 }
 
 // apply folds one event; events that change no fact are skipped.
 func (b *batch) apply(e eventstore.RecordedEvent) error {
 	switch {
+	case e.Type == personaldata.TypeErased:
+		return b.erase(e.Data)
 	case strings.HasPrefix(e.Stream, lifeevent.StreamPrefix):
 		t := lifeevent.Type(e.Type)
 		if !t.Known() {

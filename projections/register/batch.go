@@ -11,15 +11,25 @@ import (
 
 // batch is the persons one write transaction touches, decoded once and
 // written back once at the end, however many events of the batch change
-// them (a mother with twins, a marriage of two persons).
+// them (a mother with twins, a marriage of two persons). A register folded
+// in memory (Memory) keeps one batch for good: its rows are the register,
+// and persons is nil.
 type batch struct {
-	persons   *bolt.Bucket
-	birthdays *bolt.Bucket
-	steps     *bolt.Bucket
-	drafts    *bolt.Bucket
-	standings *bolt.Bucket
-	held      *bolt.Bucket
+	persons   kv
+	birthdays kv
+	steps     kv
+	drafts    kv
+	standings kv
+	held      kv
 	rows      map[string]*row
+}
+
+// kv is what the fold needs of a bucket: bbolt's, or a map (memKV) for a
+// register folded in memory.
+type kv interface {
+	Get(k []byte) []byte
+	Put(k, v []byte) error
+	Delete(k []byte) error
 }
 
 type row struct {
@@ -46,6 +56,9 @@ func newBatch(tx *bolt.Tx) *batch {
 func (b *batch) load(id string) (*row, error) {
 	if r, ok := b.rows[id]; ok {
 		return r, nil
+	}
+	if b.persons == nil { // in memory: the rows are the whole register
+		return nil, nil
 	}
 	v := b.persons.Get([]byte(id))
 	if v == nil {
@@ -89,6 +102,9 @@ func (b *batch) create(id string) (*Facts, error) {
 
 // flush writes the changed rows and keeps the birthday index in step.
 func (b *batch) flush() error {
+	if b.persons == nil { // in memory: nothing to write back
+		return nil
+	}
 	for id, r := range b.rows {
 		if !r.dirty {
 			continue

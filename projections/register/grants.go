@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
 
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/situation"
@@ -179,7 +180,7 @@ func (b *batch) grantWithdrawn(grant uuid.UUID) error {
 		if err := b.held.Delete(heldKey(id, s.Service, grant)); err != nil {
 			return fmt.Errorf("unindex grant %s: %w", grant, err)
 		}
-		if k, _ := b.held.Cursor().Seek(heldPrefix(id, s.Service)); k != nil && bytes.HasPrefix(k, heldPrefix(id, s.Service)) {
+		if holdsAny(b.held, heldPrefix(id, s.Service)) {
 			continue // another grant of the service is still held
 		}
 		f, err := b.edit(id)
@@ -205,4 +206,14 @@ func holders(s step) []string {
 		}
 	}
 	return out
+}
+
+// holdsAny reports whether the index of standing grants has a key with
+// prefix (a person's and a service's).
+func holdsAny(held kv, prefix []byte) bool {
+	if m, ok := held.(*memKV); ok {
+		return m.groups[string(prefix)] > 0
+	}
+	k, _ := held.(*bolt.Bucket).Cursor().Seek(prefix)
+	return k != nil && bytes.HasPrefix(k, prefix)
 }

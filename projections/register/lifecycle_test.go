@@ -3,6 +3,7 @@ package register_test
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"lifesituations/domain/catalogue"
+	"lifesituations/domain/eventstore"
 	"lifesituations/domain/situation"
 	"lifesituations/projections/register"
 )
@@ -89,6 +91,7 @@ func TestDraftsOfListsTheDraftsStillWaiting(t *testing.T) {
 	if got := f.reg.DraftsOf(c); len(got) != 0 {
 		t.Errorf("a beneficiary is no applicant: %v", got)
 	}
+	f.sameInMemory(m, c)
 }
 
 func sameRefs(got, want []situation.DraftRef) bool {
@@ -143,6 +146,39 @@ func TestStandingGrantsUntilWithdrawn(t *testing.T) {
 	}
 	if g := f.person(mother).Granted; slices.Contains(g, "kindergarten-queue") {
 		t.Errorf("the mother's grants after the opt-out: %v", g)
+	}
+	f.sameInMemory(m, c)
+}
+
+// sameInMemory folds the whole log into a register in memory and wants
+// the families of ids as the file register gives them, at every position.
+func (f *fixture) sameInMemory(ids ...string) {
+	f.t.Helper()
+	events, err := f.store.ReadAll(context.Background(), 0, eventstore.Filter{}, 1000)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	ref, err := register.OpenScratch(filepath.Join(f.t.TempDir(), "ref.db"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer func() { _ = ref.Close() }()
+	mem := register.NewMemory()
+	for i := range events {
+		if err := ref.Apply(events[i : i+1]); err != nil {
+			f.t.Fatal(err)
+		}
+		if err := mem.Apply(events[i : i+1]); err != nil {
+			f.t.Fatal(err)
+		}
+		for _, id := range ids {
+			if got, want := mem.Family(id), ref.Family(id); !reflect.DeepEqual(got, want) {
+				f.t.Errorf("after position %d, family of %s in memory:\n got %+v\nwant %+v", events[i].Position, id, got, want)
+			}
+		}
+	}
+	if len(events) == 0 || mem.Position() != events[len(events)-1].Position {
+		f.t.Errorf("in memory at %d after %d events", mem.Position(), len(events))
 	}
 }
 

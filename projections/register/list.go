@@ -15,7 +15,7 @@ func (p *Projection) Persons(limit int) []catalogue.Person {
 	if limit <= 0 {
 		return out
 	}
-	_ = p.db.View(func(tx *bolt.Tx) error {
+	_ = p.file.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPersons).Cursor()
 		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
 			if f, ok := readFacts(tx.Bucket(bucketPersons), string(k)); ok && !f.Dead {

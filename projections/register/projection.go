@@ -21,7 +21,8 @@ var ErrClosed = errors.New("register projection closed")
 // restart neither loses nor doubles an event. Reads are safe for concurrent
 // use with the fold.
 type Projection struct {
-	db   *bolt.DB
+	// file is the open file, which Rebuild may replace while it serves.
+	file *derived.Handle
 	path string
 
 	// progress is the checkpoint committed and published, and its waiters.
@@ -38,7 +39,7 @@ func OpenProjection(path string) (*Projection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open register %s: %w", path, err)
 	}
-	return &Projection{db: db, path: path, progress: derived.NewProgress("register", pos, ErrClosed)}, nil
+	return &Projection{file: derived.NewHandle(db), path: path, progress: derived.NewProgress("register", pos, ErrClosed)}, nil
 }
 
 // openFile opens the bbolt file in the current layout and reads the
@@ -60,20 +61,22 @@ func openFile(path string) (db *bolt.DB, pos eventstore.Position, err error) {
 // reset empties the register so that Run folds the log again from its
 // start.
 func (p *Projection) reset() error {
-	err := p.db.Update(func(tx *bolt.Tx) error {
-		if err := derived.DropBuckets(tx, allBuckets); err != nil {
-			return err
+	return p.file.Fold(func(db *bolt.DB) error {
+		err := db.Update(func(tx *bolt.Tx) error {
+			if err := derived.DropBuckets(tx, allBuckets); err != nil {
+				return err
+			}
+			if err := upgrade(tx); err != nil {
+				return err
+			}
+			return derived.CreateBuckets(tx, allBuckets)
+		})
+		if err != nil {
+			return fmt.Errorf("register: empty for a new fold: %w", err)
 		}
-		if err := upgrade(tx); err != nil {
-			return err
-		}
-		return derived.CreateBuckets(tx, allBuckets)
+		p.progress.Rewind()
+		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("register: empty for a new fold: %w", err)
-	}
-	p.progress.Rewind()
-	return nil
 }
 
 // schemaVersion is the layout of the file's rows and indexes. A file of
@@ -115,7 +118,7 @@ func (p *Projection) Close() error {
 	var err error
 	p.closeOnce.Do(func() {
 		p.progress.Close()
-		if cerr := derived.Close(p.db, p.path); cerr != nil {
+		if cerr := derived.Close(p.file.DB(), p.path); cerr != nil {
 			err = fmt.Errorf("close register: %w", cerr)
 		}
 	})

@@ -26,7 +26,7 @@ func (p *Projection) Facts(id string) (Facts, bool) {
 		f  Facts
 		ok bool
 	)
-	_ = p.db.View(func(tx *bolt.Tx) error {
+	_ = p.file.View(func(tx *bolt.Tx) error {
 		f, ok = readFacts(tx.Bucket(bucketPersons), id)
 		return nil
 	})
@@ -37,7 +37,7 @@ func (p *Projection) Facts(id string) (Facts, bool) {
 // that they are consistent with each other.
 func (p *Projection) People(ids ...string) map[string]catalogue.Person {
 	out := make(map[string]catalogue.Person, len(ids))
-	_ = p.db.View(func(tx *bolt.Tx) error {
+	_ = p.file.View(func(tx *bolt.Tx) error {
 		persons := tx.Bucket(bucketPersons)
 		for _, id := range ids {
 			if f, ok := readFacts(persons, id); ok {
@@ -54,7 +54,7 @@ func (p *Projection) People(ids ...string) map[string]catalogue.Person {
 // read. It is empty for an unknown person.
 func (p *Projection) Family(id string) map[string]catalogue.Person {
 	var out map[string]catalogue.Person
-	_ = p.db.View(func(tx *bolt.Tx) error {
+	_ = p.file.View(func(tx *bolt.Tx) error {
 		persons := tx.Bucket(bucketPersons)
 		out = familyOf(id, func(id string) (Facts, bool) { return readFacts(persons, id) })
 		return nil
@@ -122,7 +122,7 @@ func (p *Projection) Birthdays(month time.Month, day int) []string {
 
 func (p *Projection) indexed(prefix []byte) []string {
 	var ids []string
-	_ = p.db.View(func(tx *bolt.Tx) error {
+	_ = p.file.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketBirthdays).Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			ids = append(ids, string(k[8:]))
@@ -137,7 +137,7 @@ func (p *Projection) indexed(prefix []byte) []string {
 func (p *Projection) DraftsOf(person string) []situation.DraftRef {
 	var out []situation.DraftRef
 	prefix := append([]byte(person), 0)
-	_ = p.db.View(func(tx *bolt.Tx) error {
+	_ = p.file.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDrafts).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var r situation.DraftRef
@@ -155,7 +155,7 @@ func (p *Projection) DraftsOf(person string) []situation.DraftRef {
 func (p *Projection) StandingGrants(person, service string) []situation.GrantRef {
 	var out []situation.GrantRef
 	prefix := heldPrefix(person, service)
-	_ = p.db.View(func(tx *bolt.Tx) error {
+	_ = p.file.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketHeld).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var r situation.GrantRef

@@ -23,15 +23,16 @@ func OpenScratch(path string) (*Projection, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.db.NoSync = true
+	db := p.file.DB()
+	db.NoSync = true
 	// Nor is the list of free pages written at each commit (a big list
 	// costs more than the commit): a later open rebuilds it.
-	p.db.NoFreelistSync = true
+	db.NoFreelistSync = true
 	return p, nil
 }
 
 // Sync flushes a scratch register to disk.
-func (p *Projection) Sync() error { return p.db.Sync() }
+func (p *Projection) Sync() error { return p.file.DB().Sync() }
 
 // Fold is a scratch register's fold kept in ONE open write transaction
 // across many Apply calls, so that a replay which looks at the register as
@@ -63,7 +64,7 @@ func (p *Projection) BeginFold(commitEvery int) (*Fold, error) {
 }
 
 func (f *Fold) begin() error {
-	tx, err := f.p.db.Begin(true)
+	tx, err := f.p.file.DB().Begin(true)
 	if err != nil {
 		return fmt.Errorf("register: %w", err)
 	}

@@ -58,6 +58,7 @@ func TestFoldReadsWhatApplyWouldCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fold.Rollback()
+	mem := register.NewMemory()
 
 	type read struct {
 		got  map[string]catalogue.Person
@@ -74,12 +75,21 @@ func TestFoldReadsWhatApplyWouldCommit(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		for range 2 {
+			if err := mem.Apply(events[i : i+1]); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for _, id := range ids {
 			got, want := fold.Family(id), ref.Family(id)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("after position %d, family of %s:\n got %+v\nwant %+v", events[i].Position, id, got, want)
 			}
-			reads = append(reads, read{got, ref.Family(id)})
+			inMemory := mem.Family(id)
+			if !reflect.DeepEqual(inMemory, want) {
+				t.Errorf("after position %d, family of %s in memory:\n got %+v\nwant %+v", events[i].Position, id, inMemory, want)
+			}
+			reads = append(reads, read{got, ref.Family(id)}, read{inMemory, ref.Family(id)})
 		}
 	}
 	for _, r := range reads {
@@ -93,7 +103,7 @@ func TestFoldReadsWhatApplyWouldCommit(t *testing.T) {
 	if err := fold.Apply(events); err == nil {
 		t.Error("Apply after Commit succeeded")
 	}
-	if scratch.Position() != ref.Position() {
+	if scratch.Position() != ref.Position() || mem.Position() != ref.Position() {
 		t.Errorf("position %d, want %d", scratch.Position(), ref.Position())
 	}
 	for _, id := range ids {

@@ -7,17 +7,20 @@ import (
 	"testing"
 
 	"lifesituations/adapters/eventstore/embedded"
+	"lifesituations/adapters/eventstore/sealed"
+	"lifesituations/adapters/keystore"
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/eventstore"
 	"lifesituations/projections/register"
 	"lifesituations/sagas/audit"
 )
 
-// benchData is a data directory holding a log to verify, e.g. one left by
-// `lifesituations bench population --data DIR`; the benchmarks skip
-// without it. The store is copied to a temporary directory first, so the
-// directory given is never opened for writing.
-func benchStore(b *testing.B) *embedded.Store {
+// benchStore opens a data directory holding a log to verify, e.g. one left
+// by `lifesituations bench population --data DIR`, as audit verify does:
+// the embedded store (raw) and the decorator that opens the personal
+// fields with the data directory's keys (what the verification reads).
+// The benchmarks skip without one. Stop the server first.
+func benchStore(b *testing.B) (raw *embedded.Store, opened *sealed.Store) {
 	b.Helper()
 	dir := os.Getenv("LIFESITUATIONS_AUDIT_BENCH_DATA")
 	if dir == "" {
@@ -28,30 +31,40 @@ func benchStore(b *testing.B) *embedded.Store {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = s.Close() })
-	return s
+	keys, err := keystore.OpenIn(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = keys.Close() })
+	return s, sealed.New(s, keys)
 }
 
-// BenchmarkReadAll reads the whole log, the bound verify is compared with.
+// BenchmarkReadAll reads the whole log, the bound verify is compared with:
+// raw, and with the personal fields opened as verify reads them.
 func BenchmarkReadAll(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	last, _ := s.LastPosition(ctx)
-	for b.Loop() {
-		var after eventstore.Position
-		for after < last {
-			evs, err := s.ReadAll(ctx, after, eventstore.Filter{}, 8192)
-			if err != nil {
-				b.Fatal(err)
+	raw, opened := benchStore(b)
+	for name, s := range map[string]eventstore.Store{"raw": raw, "opened": opened} {
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			last, _ := s.LastPosition(ctx)
+			for b.Loop() {
+				var after eventstore.Position
+				for after < last {
+					evs, err := s.ReadAll(ctx, after, eventstore.Filter{}, 8192)
+					if err != nil {
+						b.Fatal(err)
+					}
+					after = evs[len(evs)-1].Position
+				}
 			}
-			after = evs[len(evs)-1].Position
-		}
+			b.ReportMetric(float64(last)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
-	b.ReportMetric(float64(last)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
 // BenchmarkRegisterFold folds the whole log into a fresh register.
 func BenchmarkRegisterFold(b *testing.B) {
-	s := benchStore(b)
+	_, s := benchStore(b)
 	ctx := context.Background()
 	last, _ := s.LastPosition(ctx)
 	for b.Loop() {
@@ -75,23 +88,32 @@ func BenchmarkRegisterFold(b *testing.B) {
 	b.ReportMetric(float64(last)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
-// BenchmarkVerify verifies the whole log.
+// BenchmarkVerify verifies the whole log, with the fresh register in
+// memory (as audit verify does by default) and in a scratch file.
 func BenchmarkVerify(b *testing.B) {
-	s := benchStore(b)
+	_, s := benchStore(b)
 	cat, err := catalogue.Default()
 	if err != nil {
 		b.Fatal(err)
 	}
-	var events uint64
-	for b.Loop() {
-		rep, err := audit.Verify(context.Background(), audit.Config{Store: s, Catalogues: []*catalogue.Catalogue{cat}, Scratch: b.TempDir()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if !rep.OK() {
-			b.Fatalf("%d divergences", len(rep.Divergences))
-		}
-		events += rep.Events
+	for _, inFile := range []bool{false, true} {
+		b.Run(map[bool]string{false: "memory", true: "file"}[inFile], func(b *testing.B) {
+			var events uint64
+			for b.Loop() {
+				cfg := audit.Config{Store: s, Catalogues: []*catalogue.Catalogue{cat}}
+				if inFile {
+					cfg.Scratch = b.TempDir()
+				}
+				rep, err := audit.Verify(context.Background(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !rep.OK() {
+					b.Fatalf("%d divergences, first %+v", len(rep.Divergences), rep.Divergences[0])
+				}
+				events += rep.Events
+			}
+			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
-	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 }

@@ -19,12 +19,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,8 +50,9 @@ type Config struct {
 	// Catalogues are the versions the auditor supplies (the embedded one
 	// and older ones); decisions of any other are unverifiable.
 	Catalogues []*catalogue.Catalogue
-	// Scratch is a directory for the fresh register; a temporary one when
-	// empty, removed after.
+	// Scratch is a directory for the fresh register's file; when empty
+	// the register is folded in memory (register.Memory: faster, and as
+	// big as the persons' facts).
 	Scratch string
 	// Integrity checks the log's hash chain, when the store has one.
 	Integrity func(ctx context.Context, progress func(done, total uint64)) ([]IntegrityBreak, error)
@@ -76,46 +77,44 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep := &Report{LastPosition: last, Phases: map[string]string{}, Divergences: []Divergence{},
 		Unverifiable: []Unverifiable{}, Integrity: []IntegrityBreak{}, Catalogues: []CatalogueUse{}}
-	if cfg.Integrity != nil {
-		start := time.Now()
-		breaks, err := cfg.Integrity(ctx, func(done, total uint64) { cfg.Progress("chain", done, total) })
-		if err != nil {
-			return nil, fmt.Errorf("hash chain: %w", err)
-		}
-		rep.ChainChecked = true
-		rep.Integrity = append(rep.Integrity, breaks...)
-		rep.Phases["chain"] = time.Since(start).Round(time.Millisecond).String()
-	} else {
-		rep.ChainNote = "this store has no hash chain check"
-	}
-
 	v := &verifier{cfg: cfg, rep: rep, last: last, catalogues: map[string]*catalogue.Catalogue{},
 		unverifiable: map[string]*Unverifiable{}, verifiedBy: map[string]int{}}
 	for _, c := range cfg.Catalogues {
 		v.catalogues[c.Hash()] = c
 	}
+	// The hash chain is checked beside the plan, which leaves the second
+	// core mostly idle, and before the replay, whose breaks come after its
+	// own in the report. Its progress is told once the plan's is over.
+	chain := startChain(ctx, cfg)
 	start := time.Now()
 	if err := v.plan(ctx); err != nil {
+		chain.stop()
 		return nil, err
 	}
 	rep.Phases["plan"] = time.Since(start).Round(time.Millisecond).String()
-
-	dir := cfg.Scratch
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "lifesituations-audit-"); err != nil {
-			return nil, fmt.Errorf("scratch directory: %w", err)
+	if chain == nil {
+		rep.ChainNote = "this store has no hash chain check"
+	} else {
+		breaks, took, err := chain.wait()
+		if err != nil {
+			return nil, fmt.Errorf("hash chain: %w", err)
 		}
-		defer os.RemoveAll(dir)
+		rep.ChainChecked = true
+		rep.Integrity = append(rep.Integrity, breaks...)
+		rep.Phases["chain"] = took.Round(time.Millisecond).String()
 	}
-	reg, err := register.OpenScratch(filepath.Join(dir, "register.db"))
-	if err != nil {
-		return nil, fmt.Errorf("fresh register: %w", err)
+
+	if cfg.Scratch != "" {
+		reg, err := register.OpenScratch(filepath.Join(cfg.Scratch, "register.db"))
+		if err != nil {
+			return nil, fmt.Errorf("fresh register: %w", err)
+		}
+		defer reg.Close()
+		if reg.Position() != 0 {
+			return nil, fmt.Errorf("fresh register: %s is not empty", cfg.Scratch)
+		}
+		v.reg = reg
 	}
-	defer reg.Close()
-	if reg.Position() != 0 {
-		return nil, fmt.Errorf("fresh register: %s is not empty", dir)
-	}
-	v.reg = reg
 	replayStart := time.Now()
 	if err := v.replay(ctx); err != nil {
 		return nil, err
@@ -130,15 +129,74 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
+// chainCheck is the hash chain check running beside the plan.
+type chainCheck struct {
+	cancel   context.CancelFunc
+	done     chan struct{}
+	progress func(phase string, done, total uint64)
+	// planning: the plan shows its progress, the check keeps quiet.
+	planning atomic.Bool
+	// Set by the check's goroutine, read once done is closed.
+	breaks      []IntegrityBreak
+	err         error
+	took        time.Duration
+	at, total   uint64
+	reportedEnd bool
+}
+
+// startChain starts cfg.Integrity in its own goroutine; nil without one.
+func startChain(ctx context.Context, cfg Config) *chainCheck {
+	if cfg.Integrity == nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	c := &chainCheck{cancel: cancel, done: make(chan struct{}), progress: cfg.Progress}
+	c.planning.Store(true)
+	go func() {
+		defer close(c.done)
+		began := time.Now()
+		c.breaks, c.err = cfg.Integrity(ctx, func(done, total uint64) {
+			c.at, c.total = done, total
+			if !c.planning.Load() {
+				c.progress("chain", done, total)
+				c.reportedEnd = done >= total
+			}
+		})
+		c.took = time.Since(began)
+	}()
+	return c
+}
+
+// stop cancels the check and waits for it to end.
+func (c *chainCheck) stop() {
+	if c != nil {
+		c.cancel()
+		<-c.done
+	}
+}
+
+// wait lets the check tell its progress and waits for its result.
+func (c *chainCheck) wait() ([]IntegrityBreak, time.Duration, error) {
+	c.planning.Store(false)
+	<-c.done
+	c.cancel()
+	if c.err == nil && !c.reportedEnd && c.total > 0 {
+		c.progress("chain", c.at, c.total) // where it ended while the plan was shown
+	}
+	return c.breaks, c.took, c.err
+}
+
 // verifier holds a verification's state.
 type verifier struct {
 	cfg  Config
 	rep  *Report
 	last eventstore.Position
-	reg  *register.Projection
-	// scratch is the fold into reg, in one open transaction that the
-	// families are read in (see fold).
-	scratch    *register.Fold
+	// reg is the fresh register's file, nil when it is folded in memory.
+	reg *register.Projection
+	// scratch is the fold into the fresh register (in memory, or into reg
+	// in one open transaction), which the families are read from as of
+	// what it has folded (see fold).
+	scratch    scratchRegister
 	catalogues map[string]*catalogue.Catalogue
 
 	// From the plan: the tasks reading the register at each position, in
@@ -350,6 +408,8 @@ const registerBatch = 16384
 type folded struct {
 	events []eventstore.RecordedEvent
 	people map[taskKey]map[string]catalogue.Person
+	// decoded, parallel to events, is filled by decodeAhead.
+	decoded []decoded
 }
 
 // replay folds the whole log into the fresh register and verifies each
@@ -379,12 +439,14 @@ func (v *verifier) replay(ctx context.Context) error {
 		defer close(foldedPages)
 		foldErr <- v.fold(ctx, pages, foldedPages)
 	}()
+	decodedPages := make(chan folded, 2)
+	go decodeAhead(ctx, foldedPages, decodedPages)
 
 	var (
 		prevPos eventstore.Position
 		b       batchState
 	)
-	for page := range foldedPages {
+	for page := range decodedPages {
 		for key, people := range page.people {
 			v.people[key] = people
 		}
@@ -404,9 +466,9 @@ func (v *verifier) replay(ctx context.Context) error {
 				v.endRun()
 			}
 			if strings.HasPrefix(e.Stream, situation.StreamPrefix) {
-				if err := v.situationEvent(e, leader, leaderPos); err != nil {
+				if err := v.situationEvent(e, leader, leaderPos, page.decoded[i]); err != nil {
 					cancel()
-					for range foldedPages {
+					for range decodedPages {
 					}
 					return err
 				}
@@ -437,13 +499,22 @@ func (v *verifier) fold(ctx context.Context, pages <-chan []eventstore.RecordedE
 	// The fold keeps one write transaction open and reads the families
 	// in it, as of what it has folded (committed or not): a commit per
 	// position read at would cost more than the fold.
-	scratch, err := v.reg.BeginFold(registerBatch)
-	if err != nil {
-		for range pages {
+	var (
+		scratch scratchRegister
+		commit  = func() error { return nil }
+	)
+	if v.reg == nil {
+		scratch = register.NewMemory()
+	} else {
+		f, err := v.reg.BeginFold(registerBatch)
+		if err != nil {
+			for range pages {
+			}
+			return err
 		}
-		return err
+		defer f.Rollback()
+		scratch, commit = f, f.Commit
 	}
-	defer scratch.Rollback()
 	v.scratch = scratch
 	var (
 		batch []eventstore.RecordedEvent
@@ -508,7 +579,7 @@ func (v *verifier) fold(ctx context.Context, pages <-chan []eventstore.RecordedE
 	if err := flush(); err != nil {
 		return err
 	}
-	if err := scratch.Commit(); err != nil {
+	if err := commit(); err != nil {
 		return err
 	}
 	for _, pos := range v.taskOrder[next:] {
@@ -518,6 +589,13 @@ func (v *verifier) fold(ctx context.Context, pages <-chan []eventstore.RecordedE
 		}
 	}
 	return nil
+}
+
+// scratchRegister is the fresh register the replay folds into: a
+// register.Memory, or a register.Fold into a file.
+type scratchRegister interface {
+	Apply(events []eventstore.RecordedEvent) error
+	Family(id string) map[string]catalogue.Person
 }
 
 // families reads what the sagas read of the register for a trigger: the
@@ -551,12 +629,12 @@ type run struct {
 	hash         string
 }
 
-func (v *verifier) situationEvent(e eventstore.RecordedEvent, leader string, leaderPos eventstore.Position) error {
+func (v *verifier) situationEvent(e eventstore.RecordedEvent, leader string, leaderPos eventstore.Position, pre decoded) error {
 	sit := situationOf(e.Stream)
 	switch e.Type {
 	case situation.TypeOpened:
 		v.rep.Situations++
-		if err := v.opened(e); err != nil {
+		if err := v.opened(e, pre.opening); err != nil {
 			return err
 		}
 	case situation.TypeDraftConfirmed, situation.TypeDraftExpired:
@@ -565,7 +643,7 @@ func (v *verifier) situationEvent(e eventstore.RecordedEvent, leader string, lea
 		}
 	case situation.TypeStepDecided:
 		v.rep.Decisions++
-		v.decided(e, leader)
+		v.decided(e, leader, pre.step)
 	}
 	if v.needState[sit] {
 		st, ok := v.states[sit]
@@ -583,9 +661,12 @@ func (v *verifier) situationEvent(e eventstore.RecordedEvent, leader string, lea
 
 // opened recomputes a situation's opening: its facts, its own decision and
 // the steps that must follow it in the same batch.
-func (v *verifier) opened(e eventstore.RecordedEvent) error {
-	var o situation.Opened
-	if err := json.Unmarshal(e.Data, &o); err != nil {
+func (v *verifier) opened(e eventstore.RecordedEvent, rec *openingRecord) error {
+	if rec == nil {
+		rec = decodeOpening(e.Data)
+	}
+	o := rec.opened
+	if err := rec.err; err != nil {
 		v.diverge(Divergence{Kind: KindError, Situation: situationOf(e.Stream), Position: e.Position, EventID: e.ID,
 			Detail: fmt.Sprintf("the opening does not decode: %v", err)})
 		return nil
@@ -608,7 +689,7 @@ func (v *verifier) opened(e eventstore.RecordedEvent) error {
 		d.Kind, d.Detail = KindIdentity, fmt.Sprintf("the opening's event id is not the one the saga derives (%s)", want)
 		v.diverge(d)
 	}
-	if t := v.triggers[o.Trigger.Position]; !t.seen || t.id != o.Trigger.EventID || !sameJSON(t.data, o.Trigger.Data) {
+	if t := v.triggers[o.Trigger.Position]; !t.seen || t.id != o.Trigger.EventID || !equalJSON(t.data, o.Trigger.Data) {
 		d := base
 		d.Kind = KindTrigger
 		d.Detail = fmt.Sprintf("the trigger recorded (%s %s) is not the event at position %d of the log", o.Trigger.Type, o.Trigger.EventID, o.Trigger.Position)
@@ -617,9 +698,10 @@ func (v *verifier) opened(e eventstore.RecordedEvent) error {
 		}
 		v.diverge(d)
 	}
-	recordedFacts, _ := json.Marshal(o.Facts)
+	recordedFacts := rec.facts
 	replayedFacts, _ := json.Marshal(people)
-	if (len(o.Facts) > 0 || len(people) > 0) && !sameJSON(recordedFacts, replayedFacts) {
+	recordedFacts, replayedFacts = alignErased(recordedFacts, replayedFacts)
+	if (len(o.Facts) > 0 || len(people) > 0) && !equalJSON(recordedFacts, replayedFacts) {
 		d := base
 		d.Kind = KindFacts
 		d.Detail = fmt.Sprintf("the register replayed as of position %d does not give the facts the decision read", o.RegisterPosition)
@@ -769,22 +851,93 @@ func (v *verifier) inForce(pos eventstore.Position, o situation.Opened) (version
 }
 
 // decided compares one recorded step decision with the replay's.
-func (v *verifier) decided(e eventstore.RecordedEvent, leader string) {
+// stepRecord is a recorded step decision as the verification reads it.
+type stepRecord struct {
+	SituationID   uuid.UUID       `json:"situation_id"`
+	StepID        uuid.UUID       `json:"step_id"`
+	Decision      json.RawMessage `json:"decision"`
+	GrantID       uuid.UUID       `json:"grant_id"`
+	EntryID       uuid.UUID       `json:"entry_id"`
+	ParentStepID  uuid.UUID       `json:"parent_step_id"`
+	ExpiredStepID uuid.UUID       `json:"expired_step_id"`
+	// Of the decision only what names it is decoded: it is compared whole,
+	// as recorded, with the replay's (equalJSON).
+	named struct {
+		Key     string            `json:"key"`
+		Service string            `json:"service"`
+		Outcome catalogue.Outcome `json:"outcome"`
+	}
+}
+
+// decodeStep decodes a step.decided event; what does not decode stays
+// zero, and the comparison with the replay tells.
+func decodeStep(data []byte) *stepRecord {
+	rec := &stepRecord{}
+	if err := json.Unmarshal(data, rec); err == nil {
+		_ = json.Unmarshal(rec.Decision, &rec.named)
+	}
+	return rec
+}
+
+// openingRecord is a recorded opening as the verification reads it.
+type openingRecord struct {
+	opened situation.Opened
+	err    error  // why it does not decode
+	facts  []byte // the facts it recorded, as JSON
+}
+
+func decodeOpening(data []byte) *openingRecord {
+	r := &openingRecord{}
+	if r.err = json.Unmarshal(data, &r.opened); r.err == nil {
+		r.facts, _ = json.Marshal(r.opened.Facts)
+	}
+	return r
+}
+
+// decoded is what decodeAhead decoded of one event of a page: nothing, an
+// opening or a step decision.
+type decoded struct {
+	opening *openingRecord
+	step    *stepRecord
+}
+
+// decodeAhead decodes the openings and step decisions of a page, which are
+// functions of the events alone, in its own goroutine: the verification,
+// which must take the events in order, is the replay's longest stage.
+func decodeAhead(ctx context.Context, in <-chan folded, out chan<- folded) {
+	defer close(out)
+	for page := range in {
+		page.decoded = make([]decoded, len(page.events))
+		for i := range page.events {
+			e := &page.events[i]
+			if !strings.HasPrefix(e.Stream, situation.StreamPrefix) {
+				continue
+			}
+			switch e.Type {
+			case situation.TypeOpened:
+				page.decoded[i].opening = decodeOpening(e.Data)
+			case situation.TypeStepDecided:
+				page.decoded[i].step = decodeStep(e.Data)
+			}
+		}
+		select {
+		case out <- page:
+		case <-ctx.Done():
+			for range in {
+			}
+			return
+		}
+	}
+}
+
+func (v *verifier) decided(e eventstore.RecordedEvent, leader string, rec *stepRecord) {
 	sit := situationOf(e.Stream)
-	var rec struct {
-		SituationID   uuid.UUID       `json:"situation_id"`
-		StepID        uuid.UUID       `json:"step_id"`
-		Decision      json.RawMessage `json:"decision"`
-		GrantID       uuid.UUID       `json:"grant_id"`
-		EntryID       uuid.UUID       `json:"entry_id"`
-		ParentStepID  uuid.UUID       `json:"parent_step_id"`
-		ExpiredStepID uuid.UUID       `json:"expired_step_id"`
+	if rec == nil {
+		rec = decodeStep(e.Data)
 	}
-	var d catalogue.StepDecision
+	named := rec.named
 	base := Divergence{Situation: sit, Position: e.Position, EventID: e.ID}
-	if err := json.Unmarshal(e.Data, &rec); err == nil {
-		err = json.Unmarshal(rec.Decision, &d)
-	}
+	d := catalogue.StepDecision{Key: named.Key, Service: named.Service, Outcome: named.Outcome}
 	base.Step, base.Service, base.StepID = d.Key, d.Service, rec.StepID
 	r := v.run
 	if r == nil || r.situation != sit || !slices.Contains(leaders, leader) {
@@ -836,7 +989,8 @@ func (v *verifier) decided(e eventstore.RecordedEvent, leader string) {
 		v.diverge(b)
 		return
 	}
-	if !bytes.Equal(replayed, rec.Decision) && !sameJSON(replayed, rec.Decision) {
+	rec.Decision, replayed = alignErased(rec.Decision, replayed)
+	if !equalJSON(rec.Decision, replayed) {
 		b := base
 		b.Kind = KindDecision
 		b.Detail = fmt.Sprintf("recorded %s, the replay gives %s", d.Outcome, want.Outcome)

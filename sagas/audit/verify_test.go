@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -79,12 +80,22 @@ func birthLog(t *testing.T) (*embedded.Store, []eventstore.RecordedEvent) {
 	return store, batch
 }
 
+// verifyStore verifies with the fresh register in memory, and wants the
+// same report with it in a scratch file.
 func verifyStore(t *testing.T, store eventstore.Store) *audit.Report {
 	t.Helper()
 	cat, _ := catalogue.Default()
-	rep, err := audit.Verify(context.Background(), audit.Config{Store: store, Catalogues: []*catalogue.Catalogue{cat}, Scratch: t.TempDir()})
+	rep, err := audit.Verify(context.Background(), audit.Config{Store: store, Catalogues: []*catalogue.Catalogue{cat}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	inFile, err := audit.Verify(context.Background(), audit.Config{Store: store, Catalogues: []*catalogue.Catalogue{cat}, Scratch: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rep.Divergences, inFile.Divergences) || !reflect.DeepEqual(rep.Integrity, inFile.Integrity) ||
+		rep.Verified != inFile.Verified || rep.Decisions != inFile.Decisions || rep.Events != inFile.Events {
+		t.Fatalf("in memory and in a file, the verifications differ:\n%+v\n%+v", rep, inFile)
 	}
 	return rep
 }

@@ -1,0 +1,294 @@
+// Package keystore keeps the persons' keys of personal data
+// (domain/personaldata.KeyStore) in a Pebble database of its own, beside
+// the event store (<data>/keys): the log can be copied, backed up and
+// verified without the keys, and erasing a person deletes one row here,
+// never a byte of the log.
+//
+// A key is created with crypto/rand and written with a synced commit before
+// Ensure returns, so before the event sealed with it is appended: after a
+// crash every acknowledged event has its key. Erase overwrites the key with
+// a tombstone (synced), then compacts the key's range so that no SSTable
+// keeps the old value. What may remain: the bytes of the write-ahead log
+// segment that carried the key's creation, until Pebble recycles or deletes
+// that segment and the file system reuses its blocks, and copies of the
+// directory (backups) made before the erasure.
+package keystore
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+
+	"lifesituations/domain/personaldata"
+)
+
+// Dir is the key store's directory under a data directory.
+const Dir = "keys"
+
+// Row values: a live key is its tag then the secret; an erased person's
+// row is the tag alone (a tombstone, so that a later event about them is
+// never sealed with a new key and their erasure is known).
+const (
+	tagKey    = 1
+	tagErased = 0
+)
+
+// Store is the embedded key store. Safe for concurrent use.
+type Store struct {
+	db     *pebble.DB
+	closed sync.Once
+	random io.Reader
+
+	create sync.Mutex // one creator at a time: two must not make two keys for one person
+
+	mu       sync.RWMutex
+	cache    map[string]personaldata.Key
+	maxCache int
+	// erasing: persons erased (or being erased) by this process, so that a
+	// lookup that read the old key just before never caches it after.
+	erasing map[string]bool
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithCacheSize bounds the keys kept in memory (default 1<<17).
+func WithCacheSize(n int) Option { return func(s *Store) { s.maxCache = max(n, 1) } }
+
+// WithRandom replaces crypto/rand (tests).
+func WithRandom(r io.Reader) Option { return func(s *Store) { s.random = r } }
+
+// Open opens (creating) the key store in dir.
+func Open(dir string, opts ...Option) (*Store, error) {
+	db, err := pebble.Open(dir, &pebble.Options{
+		Logger: quietLogger{},
+		EventListener: &pebble.EventListener{
+			BackgroundError: func(err error) { pebble.DefaultLogger.Infof("key store: background error: %s", err) },
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open the key store in %s: %w", dir, err)
+	}
+	s := &Store{db: db, random: rand.Reader, cache: map[string]personaldata.Key{}, maxCache: 1 << 17, erasing: map[string]bool{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// OpenIn opens the key store of a data directory.
+func OpenIn(data string, opts ...Option) (*Store, error) {
+	return Open(filepath.Join(data, Dir), opts...)
+}
+
+func rowKey(person string) []byte { return append([]byte("k/"), person...) }
+
+// Lookup returns a person's key.
+func (s *Store) Lookup(_ context.Context, person string) (personaldata.Key, error) {
+	if k, ok := s.cached(person); ok {
+		return k, nil
+	}
+	k, ok, err := s.read(person)
+	if err != nil {
+		return personaldata.Key{}, err
+	}
+	if !ok {
+		return personaldata.Key{}, fmt.Errorf("%s: %w", person, personaldata.ErrNoKey)
+	}
+	s.remember(person, k)
+	return k, nil
+}
+
+// Ensure returns the persons' keys, creating the missing ones in one synced
+// commit first.
+func (s *Store) Ensure(ctx context.Context, persons []string) (map[string]personaldata.Key, error) {
+	out := make(map[string]personaldata.Key, len(persons))
+	var missing []string
+	for _, p := range persons {
+		if _, done := out[p]; done {
+			continue
+		}
+		k, err := s.Lookup(ctx, p)
+		switch {
+		case err == nil:
+			out[p] = k
+		case errors.Is(err, personaldata.ErrNoKey):
+			missing = append(missing, p)
+		default:
+			return nil, err
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	s.create.Lock()
+	defer s.create.Unlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	created := map[string]personaldata.Key{}
+	for _, p := range missing {
+		if _, done := created[p]; done {
+			continue
+		}
+		// Another creator may have made it since the lookup.
+		if k, ok, err := s.read(p); err != nil {
+			return nil, err
+		} else if ok {
+			out[p] = k
+			continue
+		}
+		secret := make([]byte, personaldata.KeySize)
+		if _, err := io.ReadFull(s.random, secret); err != nil {
+			return nil, fmt.Errorf("make the key of %s: %w", p, err)
+		}
+		if err := b.Set(rowKey(p), append([]byte{tagKey}, secret...), nil); err != nil {
+			return nil, fmt.Errorf("store the key of %s: %w", p, err)
+		}
+		k, err := personaldata.NewKey(secret)
+		if err != nil {
+			return nil, err
+		}
+		created[p] = k
+	}
+	if len(created) > 0 {
+		if err := b.Commit(pebble.Sync); err != nil {
+			return nil, fmt.Errorf("store %d new key(s): %w", len(created), err)
+		}
+	}
+	for p, k := range created {
+		out[p] = k
+		s.remember(p, k)
+	}
+	return out, nil
+}
+
+// Erase deletes a person's key: a synced tombstone, then a compaction of
+// its range so that the old value leaves the SSTables.
+func (s *Store) Erase(_ context.Context, person string) error {
+	row := rowKey(person)
+	if err := s.tombstone(person, row); err != nil {
+		return err
+	}
+	// Outside the creators' lock: compacting may rewrite a table file. An
+	// erasure repeated (after a failed compaction, say) compacts again.
+	if err := s.db.Compact(row, append(row, 0), false); err != nil {
+		return fmt.Errorf("erase the key of %s: compact: %w", person, err)
+	}
+	return nil
+}
+
+// tombstone overwrites the person's key, durably (once).
+func (s *Store) tombstone(person string, row []byte) error {
+	s.create.Lock()
+	defer s.create.Unlock()
+	k, ok, err := s.read(person)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s: %w", person, personaldata.ErrNoKey)
+	}
+	s.mu.Lock()
+	s.erasing[person] = true
+	delete(s.cache, person)
+	s.mu.Unlock()
+	if k.Erased {
+		return nil
+	}
+	if err := s.db.Set(row, []byte{tagErased}, pebble.Sync); err != nil {
+		s.mu.Lock()
+		delete(s.erasing, person)
+		s.mu.Unlock()
+		return fmt.Errorf("erase the key of %s: %w", person, err)
+	}
+	return nil
+}
+
+// BackupInto writes a consistent copy of the key store into the data
+// directory data (at data/keys, which must not exist) while it serves, with
+// hard links where the file system allows: the backup of the keys that goes
+// with a backup of the log.
+func (s *Store) BackupInto(data string) error {
+	dir := filepath.Join(data, Dir)
+	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("copy the key store to %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	var err error
+	s.closed.Do(func() {
+		if cerr := s.db.Close(); cerr != nil {
+			err = fmt.Errorf("close the key store: %w", cerr)
+		}
+	})
+	return err
+}
+
+// quietLogger drops Pebble's routine messages (the WAL replay report at
+// every open); background errors reach the log through the listener.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+
+func (quietLogger) Fatalf(format string, args ...any) {
+	pebble.DefaultLogger.Fatalf("key store: "+format, args...)
+}
+
+func (s *Store) read(person string) (personaldata.Key, bool, error) {
+	v, closer, err := s.db.Get(rowKey(person))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return personaldata.Key{}, false, nil
+	}
+	if err != nil {
+		return personaldata.Key{}, false, fmt.Errorf("read the key of %s: %w", person, err)
+	}
+	defer closer.Close()
+	switch {
+	case len(v) == 1 && v[0] == tagErased:
+		return personaldata.Key{Erased: true}, true, nil
+	case len(v) == 1+personaldata.KeySize && v[0] == tagKey:
+		k, err := personaldata.NewKey(append([]byte(nil), v[1:]...))
+		return k, err == nil, err
+	}
+	return personaldata.Key{}, false, fmt.Errorf("the key of %s is corrupt (%d bytes)", person, len(v))
+}
+
+func (s *Store) cached(person string) (personaldata.Key, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.erasing[person] {
+		return personaldata.Key{Erased: true}, true
+	}
+	k, ok := s.cache[person]
+	return k, ok
+}
+
+// remember caches a key; a full cache drops an arbitrary eighth of itself
+// (map order), which is enough for a log read in order.
+func (s *Store) remember(person string, k personaldata.Key) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.erasing[person] {
+		return
+	}
+	if len(s.cache) >= s.maxCache {
+		drop := max(s.maxCache/8, 1)
+		for p := range s.cache {
+			if drop == 0 {
+				break
+			}
+			delete(s.cache, p)
+			drop--
+		}
+	}
+	s.cache[person] = k
+}

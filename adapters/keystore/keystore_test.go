@@ -1,0 +1,145 @@
+package keystore_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"lifesituations/adapters/keystore"
+	"lifesituations/domain/personaldata"
+)
+
+func open(t *testing.T, dir string, opts ...keystore.Option) *keystore.Store {
+	t.Helper()
+	s, err := keystore.Open(dir, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestEnsureLookupErase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir, keystore.WithCacheSize(2))
+	if _, err := s.Lookup(ctx, "a"); !errors.Is(err, personaldata.ErrNoKey) {
+		t.Fatalf("lookup of an unknown person: %v", err)
+	}
+	if err := s.Erase(ctx, "a"); !errors.Is(err, personaldata.ErrNoKey) {
+		t.Fatalf("erase of an unknown person: %v", err)
+	}
+	keys, err := s.Ensure(ctx, []string{"a", "b", "a", "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 3 || bytes.Equal(keys["a"].Secret, keys["b"].Secret) || len(keys["a"].Secret) != personaldata.KeySize {
+		t.Fatalf("keys: %v", keys)
+	}
+	again, err := s.Ensure(ctx, []string{"a"})
+	if err != nil || !bytes.Equal(again["a"].Secret, keys["a"].Secret) {
+		t.Fatalf("a second Ensure made another key: %v", err)
+	}
+	// Reopening flushes the log into a table file: the key is then where
+	// erasure must reach.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	if !inTables(t, dir, keys["b"].Secret) {
+		t.Fatal("the key is in no table file before erasure: the test would check nothing")
+	}
+	if err := s.Erase(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Erase(ctx, "b"); err != nil {
+		t.Fatalf("erasing twice: %v", err)
+	}
+	// Ensure never brings an erased person's key back.
+	if k, err := s.Ensure(ctx, []string{"b"}); err != nil || !k["b"].Erased || k["b"].Secret != nil {
+		t.Fatalf("ensure after erasure: %v %v", k, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	defer s.Close()
+	for p, want := range map[string][]byte{"a": keys["a"].Secret, "c": keys["c"].Secret} {
+		k, err := s.Lookup(ctx, p)
+		if err != nil || !bytes.Equal(k.Secret, want) {
+			t.Fatalf("%s after reopening: %v", p, err)
+		}
+	}
+	if k, err := s.Lookup(ctx, "b"); err != nil || !k.Erased {
+		t.Fatalf("b after reopening: %+v %v", k, err)
+	}
+	// The erased key's bytes are in no table file (what the compaction is
+	// for); the write-ahead log may still hold them until recycled.
+	if inTables(t, dir, keys["b"].Secret) {
+		t.Fatal("a table file still holds the erased key")
+	}
+	if !inTables(t, dir, keys["a"].Secret) {
+		t.Fatal("the other keys are gone from the table files")
+	}
+}
+
+func inTables(t *testing.T, dir string, secret []byte) bool {
+	t.Helper()
+	ssts, _ := filepath.Glob(filepath.Join(dir, "*.sst"))
+	for _, f := range ssts {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, secret) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestKeyDurableWhenEnsureReturns kills a process right after Ensure
+// returned: the key it gave must be the one found after the crash.
+func TestKeyDurableWhenEnsureReturns(t *testing.T) {
+	if dir := os.Getenv("KEYSTORE_CRASH_DIR"); dir != "" {
+		s, err := keystore.Open(dir)
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(2)
+		}
+		keys, err := s.Ensure(context.Background(), []string{"p"})
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(2)
+		}
+		fmt.Println("key", hex.EncodeToString(keys["p"].Secret))
+		_ = os.Stdout.Sync()
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKeyDurableWhenEnsureReturns$")
+	cmd.Env = append(os.Environ(), "KEYSTORE_CRASH_DIR="+dir)
+	out, _ := cmd.Output()
+	line := strings.TrimSpace(string(out))
+	given, ok := strings.CutPrefix(line, "key ")
+	if !ok {
+		t.Fatalf("child: %q", out)
+	}
+	s := open(t, dir)
+	defer s.Close()
+	k, err := s.Lookup(context.Background(), "p")
+	if err != nil {
+		t.Fatalf("after the crash: %v", err)
+	}
+	if hex.EncodeToString(k.Secret) != given {
+		t.Fatal("after the crash the key differs from the one Ensure returned")
+	}
+}

@@ -1,0 +1,225 @@
+package personaldata
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// A sealed value is stored in place of the plain one as the JSON object
+//
+//	{"sealed":"v1:<owner id>:<base64url of nonce | AES-256-GCM ciphertext>"}
+//
+// whose plaintext is the value's JSON encoding and whose additional data
+// is the owner's id. The owner is named in the envelope so that a reader
+// needs no table to open it (an envelope copied anywhere still opens, and
+// a later change of the table does not strand old events), and so that a
+// reader of the raw log sees whose it is. The byte sequence
+// `{"sealed":"v1:` cannot occur inside a JSON string (its quotes would be
+// escaped), so a scan for it finds only envelopes, never plain text.
+const (
+	envelopeStart = `{"sealed":"v1:`
+	envelopeEnd   = `"}`
+	// KeySize is the size of a person's key: AES-256.
+	KeySize = 32
+)
+
+var envelopePrefix = []byte(envelopeStart)
+
+// Key is a person's key as the key store has it.
+type Key struct {
+	// Secret is the AES-256 key; nil once erased.
+	Secret []byte
+	// Erased: the person's key was deleted; their sealed values read as
+	// Marker.
+	Erased bool
+	// aead is the cipher made from Secret once (NewKey), so that a key
+	// store's cached key opens values without setting up AES again.
+	aead cipher.AEAD
+}
+
+// NewKey returns the key with its cipher ready.
+func NewKey(secret []byte) (Key, error) {
+	aead, err := newAEAD(secret)
+	if err != nil {
+		return Key{}, err
+	}
+	return Key{Secret: secret, aead: aead}, nil
+}
+
+func (k Key) cipher() (cipher.AEAD, error) {
+	if k.aead != nil {
+		return k.aead, nil
+	}
+	return newAEAD(k.Secret)
+}
+
+// KeyStore is the port to the persons' keys.
+type KeyStore interface {
+	// Ensure returns the keys of the persons, first creating, durably, the
+	// missing ones: a value is sealed only with a key that survives a
+	// crash, so nothing acknowledged becomes unreadable.
+	Ensure(ctx context.Context, persons []string) (map[string]Key, error)
+	// Lookup returns a person's key; ErrNoKey when they never had one.
+	Lookup(ctx context.Context, person string) (Key, error)
+	// Erase deletes a person's key durably (a second call is a no-op);
+	// ErrNoKey when they never had one.
+	Erase(ctx context.Context, person string) error
+}
+
+// ErrNoKey: the person never had a key (nothing of theirs was sealed).
+var ErrNoKey = errors.New("no key for this person")
+
+// Seal encrypts a value for its owner with the owner's key and a random
+// nonce from random, returning the envelope.
+func Seal(k Key, owner string, value json.RawMessage, random io.Reader) (json.RawMessage, error) {
+	aead, err := k.cipher()
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, aead.NonceSize(), aead.NonceSize()+len(value)+aead.Overhead())
+	if _, err := io.ReadFull(random, buf); err != nil {
+		return nil, fmt.Errorf("seal: nonce: %w", err)
+	}
+	buf = aead.Seal(buf, buf[:aead.NonceSize()], value, []byte(owner))
+	out := make([]byte, 0, len(envelopeStart)+len(owner)+1+base64.RawURLEncoding.EncodedLen(len(buf))+len(envelopeEnd))
+	out = append(out, envelopeStart...)
+	out = append(out, owner...)
+	out = append(out, ':')
+	out = base64.RawURLEncoding.AppendEncode(out, buf)
+	return append(out, envelopeEnd...), nil
+}
+
+// IsSealed reports whether a value is an envelope.
+func IsSealed(v json.RawMessage) bool { return bytes.HasPrefix(bytes.TrimSpace(v), envelopePrefix) }
+
+// Contains reports whether a payload holds any envelope: a payload without
+// one is read as it is, undecoded.
+func Contains(data []byte) bool { return bytes.Contains(data, envelopePrefix) }
+
+// envelope is one envelope found in a payload.
+type envelope struct {
+	start, end int // data[start:end] is the whole envelope
+	owner      string
+	sealed     []byte // base64url
+}
+
+// nextEnvelope finds the first envelope in data at or after from.
+func nextEnvelope(data []byte, from int) (envelope, bool, error) {
+	i := bytes.Index(data[from:], envelopePrefix)
+	if i < 0 {
+		return envelope{}, false, nil
+	}
+	start := from + i
+	body := start + len(envelopeStart)
+	colon := bytes.IndexByte(data[body:], ':')
+	quote := bytes.IndexByte(data[body:], '"')
+	if colon < 0 || quote < 0 || colon > quote || !bytes.HasPrefix(data[body+quote:], []byte(envelopeEnd)) {
+		return envelope{}, false, fmt.Errorf("malformed sealed value at byte %d", start)
+	}
+	return envelope{
+		start: start, end: body + quote + len(envelopeEnd),
+		owner:  string(data[body : body+colon]),
+		sealed: data[body+colon+1 : body+quote],
+	}, true, nil
+}
+
+// open decrypts one envelope's content with its owner's key, appending
+// the plaintext to dst; scratch is reused for the decoded ciphertext.
+func open(dst []byte, k Key, owner string, sealed []byte, scratch *[]byte) ([]byte, error) {
+	aead, err := k.cipher()
+	if err != nil {
+		return nil, err
+	}
+	need := base64.RawURLEncoding.DecodedLen(len(sealed))
+	if cap(*scratch) < need {
+		*scratch = make([]byte, need)
+	}
+	raw := (*scratch)[:need]
+	n, err := base64.RawURLEncoding.Decode(raw, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("sealed value of %s: %w", owner, err)
+	}
+	raw = raw[:n]
+	if len(raw) < aead.NonceSize() {
+		return nil, fmt.Errorf("sealed value of %s: too short", owner)
+	}
+	out, err := aead.Open(dst, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(owner))
+	if err != nil {
+		return nil, fmt.Errorf("sealed value of %s does not open with their key: %w", owner, err)
+	}
+	return out, nil
+}
+
+// Open decrypts a single envelope (for tests and tools).
+func Open(k Key, v json.RawMessage) (owner string, value json.RawMessage, err error) {
+	v = bytes.TrimSpace(v)
+	e, ok, err := nextEnvelope(v, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	if !ok || e.start != 0 || e.end != len(v) {
+		return "", nil, errors.New("not a sealed value")
+	}
+	var scratch []byte
+	plain, err := open(nil, k, e.owner, e.sealed, &scratch)
+	return e.owner, plain, err
+}
+
+// Unseal returns data with every envelope replaced by its plaintext, or by
+// the JSON string Marker when its owner's key is erased. keyOf gives a
+// person's key. Data without an envelope is returned as it is.
+func Unseal(data []byte, keyOf func(owner string) (Key, error)) ([]byte, error) {
+	if !Contains(data) {
+		return data, nil
+	}
+	marker, _ := json.Marshal(Marker)
+	out := make([]byte, 0, len(data))
+	from := 0
+	var (
+		scratch   []byte
+		lastOwner string // the envelopes of an event are mostly one person's
+		lastKey   Key
+	)
+	for {
+		e, ok, err := nextEnvelope(data, from)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		out = append(out, data[from:e.start]...)
+		k := lastKey
+		if e.owner != lastOwner || lastOwner == "" {
+			if k, err = keyOf(e.owner); err != nil {
+				return nil, fmt.Errorf("key of %s: %w", e.owner, err)
+			}
+			lastOwner, lastKey = e.owner, k
+		}
+		if k.Erased {
+			out = append(out, marker...)
+		} else if out, err = open(out, k, e.owner, e.sealed, &scratch); err != nil {
+			return nil, err
+		}
+		from = e.end
+	}
+	return append(out, data[from:]...), nil
+}
+
+func newAEAD(secret []byte) (cipher.AEAD, error) {
+	if len(secret) != KeySize {
+		return nil, fmt.Errorf("a key is %d bytes, not %d", KeySize, len(secret))
+	}
+	block, err := aes.NewCipher(secret)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
