@@ -47,7 +47,9 @@ population (adapters/population, --persons, --seed) and the same burst of
   (d) the in-process EventStoreDB DOUBLE (esdbdouble, not a real server)
       with 1 worker process, then with --esdb-workers worker processes
       sharing the person space through a persistent subscription (each a
-      store client and a core in this process; --esdb-workers 0 skips).
+      store client and a core in this process, without a cabinet as
+      --role worker; an api core folds the cabinet; --esdb-workers 0
+      skips).
 The population's registrations are appended straight to the store and the
 core catches up before the clock starts; then the burst is sent in batches
 of 500 and timed from the first request (or publish) until every
@@ -577,7 +579,7 @@ func compareESDB(ctx context.Context, cfg compareConfig, w compareWorkload, dir 
 		metrics := prometheus.NewRegistry()
 		c, stop, err := compareCore(ctx, s, clk, coreConfig{
 			data: wdir, agencyDelay: 24 * time.Hour, partitions: cfg.partitions, tick: 24 * time.Hour,
-			metrics: metrics, shared: shared,
+			metrics: metrics, shared: shared, withoutCabinet: true,
 		}, log)
 		if err != nil {
 			return res, err
@@ -585,6 +587,25 @@ func compareESDB(ctx context.Context, cfg compareConfig, w compareWorkload, dir 
 		defer stop()
 		workers = append(workers, worker{c, metrics})
 	}
+	// The workers fold no cabinet (--role worker): an api process does,
+	// so the figure still ends where the others do, at a visible cabinet.
+	apiStore, err := open()
+	if err != nil {
+		return res, err
+	}
+	defer apiStore.Close()
+	apiDir := filepath.Join(dir, "api")
+	if err := os.MkdirAll(apiDir, 0o755); err != nil {
+		return res, err
+	}
+	api, stopAPI, err := compareCore(ctx, apiStore, clk, coreConfig{
+		data: apiDir, agencyDelay: 24 * time.Hour, partitions: cfg.partitions, tick: 24 * time.Hour,
+		metrics: prometheus.NewRegistry(), withoutSagas: true,
+	}, log)
+	if err != nil {
+		return res, err
+	}
+	defer stopAPI()
 	// Each worker process can only tell that it is idle; the group's
 	// backlog (0: everything delivered was acknowledged) is the server's.
 	quiet := func() error {
@@ -603,6 +624,9 @@ func compareESDB(ctx context.Context, cfg compareConfig, w compareWorkload, dir 
 				return err
 			}
 			if now == last && d.PersistentBacklog(sharedGroup) == 0 {
+				if err := api.caughtUp(ctx); err != nil {
+					return err
+				}
 				idle := true
 				for _, wk := range workers {
 					if ok, err := wk.core.router.Settled(ctx); err != nil || !ok {

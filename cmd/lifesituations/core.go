@@ -49,6 +49,9 @@ type coreConfig struct {
 	// shared (--role worker on EventStoreDB) makes the sagas one of the
 	// worker processes the server splits the person space between.
 	shared sagarouter.SharedSubscribe
+	// withoutCabinet (--role worker) folds no cabinet: a worker process
+	// serves no citizen, and the cabinet is the costliest fold.
+	withoutCabinet bool
 }
 
 // core is the proactive part of the server: the register and cabinet
@@ -109,9 +112,11 @@ func openCore(store eventstore.Store, clk clock.Clock, cfg coreConfig, log *slog
 	if c.register, err = register.OpenProjection(filepath.Join(cfg.data, registerFile)); err != nil {
 		return nil, fmt.Errorf("register projection: %w", err)
 	}
-	if c.cabinet, err = cabinet.Open(filepath.Join(cfg.data, cabinetFile),
-		cabinet.WithFamily(cabinet.RegisterFamily(c.register), clk)); err != nil {
-		return nil, fmt.Errorf("cabinet projection: %w", err)
+	if !cfg.withoutCabinet {
+		if c.cabinet, err = cabinet.Open(filepath.Join(cfg.data, cabinetFile),
+			cabinet.WithFamily(cabinet.RegisterFamily(c.register), clk)); err != nil {
+			return nil, fmt.Errorf("cabinet projection: %w", err)
+		}
 	}
 	if c.service, err = situations.NewService(situations.Config{
 		Store: store, Catalogue: c.catalogue, Register: c.register, Clock: clk, Logger: log,
@@ -145,7 +150,9 @@ func openCore(store eventstore.Store, clk clock.Clock, cfg coreConfig, log *slog
 func (c *core) run(ctx context.Context, ready func()) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return quiet(ctx, c.register.Run(ctx, c.store), "register projection") })
-	g.Go(func() error { return quiet(ctx, c.cabinet.Run(ctx, c.store), "cabinet projection") })
+	if c.cabinet != nil {
+		g.Go(func() error { return quiet(ctx, c.cabinet.Run(ctx, c.store), "cabinet projection") })
+	}
 	for _, b := range c.background {
 		g.Go(func() error { return quiet(ctx, b.run(ctx), b.name) })
 	}
@@ -253,7 +260,7 @@ func (c *core) caughtUp(ctx context.Context) error {
 			return err
 		}
 		if c.router == nil { // no sagas here (--role api)
-			return c.cabinet.WaitFor(ctx, last)
+			return c.cabinetCaughtUp(ctx, last)
 		}
 		settled, err := c.router.Settled(ctx)
 		if err != nil {
@@ -272,8 +279,16 @@ func (c *core) caughtUp(ctx context.Context) error {
 			}
 			continue
 		}
-		return c.cabinet.WaitFor(ctx, last)
+		return c.cabinetCaughtUp(ctx, last)
 	}
+}
+
+// cabinetCaughtUp waits for the cabinet to reach last, where there is one.
+func (c *core) cabinetCaughtUp(ctx context.Context, last eventstore.Position) error {
+	if c.cabinet == nil {
+		return nil
+	}
+	return c.cabinet.WaitFor(ctx, last)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -316,14 +331,15 @@ func (c *core) publishCatalogue(ctx context.Context) error {
 // readModels are the read models a live rebuild replaces, in order: the
 // register first, which the cabinet's readers consult.
 func (c *core) readModels() []rebuildable {
-	return append([]rebuildable{
-		{name: "register", rebuild: func(ctx context.Context, progress func(eventstore.Position)) error {
-			return c.register.Rebuild(ctx, c.store, progress)
-		}},
-		{name: "cabinet", rebuild: func(ctx context.Context, progress func(eventstore.Position)) error {
+	models := []rebuildable{{name: "register", rebuild: func(ctx context.Context, progress func(eventstore.Position)) error {
+		return c.register.Rebuild(ctx, c.store, progress)
+	}}}
+	if c.cabinet != nil {
+		models = append(models, rebuildable{name: "cabinet", rebuild: func(ctx context.Context, progress func(eventstore.Position)) error {
 			return c.cabinet.Rebuild(ctx, c.store, progress)
-		}},
-	}, c.inMemory...)
+		}})
+	}
+	return append(models, c.inMemory...)
 }
 
 func (c *core) close() error {

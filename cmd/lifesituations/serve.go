@@ -186,6 +186,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if role != roleIngest {
 		cfg.core.data, cfg.core.metrics = cfg.data, metrics
 		cfg.core.withoutSagas = role == roleAPI
+		cfg.core.withoutCabinet = role == roleWorker
 		if role == roleWorker {
 			if cfg.core.shared, err = sharedTriggers(store); err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,6 +146,15 @@ func TestWorkerProcessesShareThePersonSpace(t *testing.T) {
 	}
 	for i := 0; i < births; i += 15 {
 		eventuallySteps(t, api, mothers[i], 7)
+	}
+	// A worker serves no citizen: it keeps no cabinet, the api process does.
+	for i, w := range workers {
+		if _, err := os.Stat(filepath.Join(w.data, cabinetFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("worker %d has a %s (%v): a worker folds no cabinet", i, cabinetFile, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(api.data, cabinetFile)); err != nil {
+		t.Errorf("the api process has no cabinet: %v", err)
 	}
 }
 
