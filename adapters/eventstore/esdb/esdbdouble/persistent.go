@@ -157,9 +157,7 @@ func (p *persistentServer) Read(srv persistent.PersistentSubscriptions_ReadServe
 	if o.GetAll() == nil {
 		return status.Error(codes.Unimplemented, "esdbdouble: persistent subscriptions to a single stream are not part of the double")
 	}
-	p.mu.Lock()
-	g, ok := p.groups[o.GetGroupName()]
-	p.mu.Unlock()
+	g, ok := p.group(o.GetGroupName())
 	if !ok {
 		return status.Errorf(codes.NotFound, "subscription group %s on stream $all does not exist", o.GetGroupName())
 	}
@@ -216,11 +214,17 @@ func (p *persistentServer) Read(srv persistent.PersistentSubscriptions_ReadServe
 	}
 }
 
+// group finds a group by name.
+func (p *persistentServer) group(name string) (*group, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	g, ok := p.groups[name]
+	return g, ok
+}
+
 // consumers returns the number of consumers connected to a group.
 func (p *persistentServer) consumers(name string) int {
-	p.mu.Lock()
-	g, ok := p.groups[name]
-	p.mu.Unlock()
+	g, ok := p.group(name)
 	if !ok {
 		return 0
 	}
@@ -233,9 +237,7 @@ func (p *persistentServer) consumers(name string) int {
 // flight, those waiting to be dispatched, and the log records its
 // dispatcher has not looked at yet (filtered or not).
 func (p *persistentServer) backlog(name string) int {
-	p.mu.Lock()
-	g, ok := p.groups[name]
-	p.mu.Unlock()
+	g, ok := p.group(name)
 	if !ok {
 		return 0
 	}
