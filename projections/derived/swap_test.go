@@ -83,19 +83,17 @@ func appendEvents(ctx context.Context, s eventstore.Store, n int) error {
 	return nil
 }
 
-// TestRebuildSwitchesWhileServingAndFolding rebuilds a read model while its
-// live fold follows appends and readers read it: every read sees a file
-// complete up to a position, never one going back; after the switch the
-// file at the path is another one, with every event folded once.
-func TestRebuildSwitchesWhileServingAndFolding(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// liveCount is a store of events appended and the counting read model's
+// live file at path, behind a Handle (the caller closes the file; the
+// store is closed at the test's end).
+func liveCount(ctx context.Context, t *testing.T, events int) (*embedded.Store, string, *Handle) {
+	t.Helper()
 	store, err := embedded.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	if err := appendEvents(ctx, store, 2500); err != nil {
+	t.Cleanup(func() { _ = store.Close() })
+	if err := appendEvents(ctx, store, events); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "count.db")
@@ -103,7 +101,17 @@ func TestRebuildSwitchesWhileServingAndFolding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := NewHandle(db)
+	return store, path, NewHandle(db)
+}
+
+// TestRebuildSwitchesWhileServingAndFolding rebuilds a read model while its
+// live fold follows appends and readers read it: every read sees a file
+// complete up to a position, never one going back; after the switch the
+// file at the path is another one, with every event folded once.
+func TestRebuildSwitchesWhileServingAndFolding(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store, path, h := liveCount(ctx, t, 2500)
 	defer func() {
 		if err := Close(h.DB(), path); err != nil {
 			t.Error(err)
@@ -190,7 +198,7 @@ func TestRebuildSwitchesWhileServingAndFolding(t *testing.T) {
 		}
 	}
 	var reached eventstore.Position
-	err = h.Rebuild(ctx, store, path, Rebuilder{
+	err := h.Rebuild(ctx, store, path, Rebuilder{
 		Open: openCount,
 		Live: func() eventstore.Position { return live.Load() },
 		Fold: foldCount,
@@ -250,23 +258,11 @@ func TestRebuildSwitchesWhileServingAndFolding(t *testing.T) {
 // live one as it was.
 func TestRebuildFailingChangesNothing(t *testing.T) {
 	ctx := context.Background()
-	store, err := embedded.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	if err := appendEvents(ctx, store, 50); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "count.db")
-	db, _, err := Open(path, openCount)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := NewHandle(db)
+	store, path, h := liveCount(ctx, t, 50)
+	db := h.DB()
 	defer func() { _ = Close(h.DB(), path) }()
 	boom := errors.New("boom")
-	err = h.Rebuild(ctx, store, path, Rebuilder{
+	err := h.Rebuild(ctx, store, path, Rebuilder{
 		Open: openCount,
 		Live: func() eventstore.Position { return 50 },
 		Fold: func(*bolt.DB, []eventstore.RecordedEvent) error { return boom },
