@@ -62,7 +62,7 @@ func transform(fields []Field, data []byte, rewrite Rewrite) ([]byte, bool, erro
 		if f.Embedded != "" {
 			ch, err = embedded(root, path, f.Embedded, rewrite)
 		} else {
-			w := walker{root: root, field: f, rewrite: rewrite}
+			w := &walker{root: root, field: f, rewrite: rewrite}
 			ch, err = w.walk(root, path, "")
 		}
 		if err != nil {
@@ -132,11 +132,29 @@ type walker struct {
 	root    *object
 	field   Field
 	rewrite Rewrite
+	// owner is the field's owner read from the root once, for a field
+	// whose owner is a path (not the key "*" matched).
+	owner    string
+	ownerErr error
+	resolved bool
+}
+
+// fixedOwner reads the field's owner path from the root, once.
+func (w *walker) fixedOwner() (string, error) {
+	if !w.resolved {
+		w.resolved = true
+		o, ok := stringAt(w.root, strings.Split(w.field.Owner, "."))
+		if !ok || o == "" {
+			w.ownerErr = fmt.Errorf("%s: no owner at %s", w.field.Path, w.field.Owner)
+		}
+		w.owner = o
+	}
+	return w.owner, w.ownerErr
 }
 
 // walk rewrites the values under obj matching path; wild is the key the
 // path's "*" matched so far.
-func (w walker) walk(obj *object, path []string, wild string) (bool, error) {
+func (w *walker) walk(obj *object, path []string, wild string) (bool, error) {
 	seg, rest := path[0], path[1:]
 	var keys []string
 	switch seg {
@@ -166,9 +184,9 @@ func (w walker) walk(obj *object, path []string, wild string) (bool, error) {
 			}
 			owner := wk
 			if w.field.Owner != "*" {
-				o, ok := stringAt(w.root, strings.Split(w.field.Owner, "."))
-				if !ok || o == "" {
-					return false, fmt.Errorf("%s: no owner at %s", w.field.Path, w.field.Owner)
+				o, err := w.fixedOwner()
+				if err != nil {
+					return false, err
 				}
 				owner = o
 			}
