@@ -26,11 +26,12 @@ type Store struct {
 	inner  eventstore.Store
 	keys   personaldata.KeyStore
 	random io.Reader
+	opened *openedCache // events opened lately, shared by every reader
 }
 
 // New wraps inner. Close closes inner, then keys when it is an io.Closer.
 func New(inner eventstore.Store, keys personaldata.KeyStore) *Store {
-	return &Store{inner: inner, keys: keys, random: rand.Reader}
+	return &Store{inner: inner, keys: keys, random: rand.Reader, opened: newOpenedCache(openedCacheSize)}
 }
 
 // Inner is the store below, which holds the sealed bytes (for the checks
@@ -118,16 +119,47 @@ func (s *Store) seal(ctx context.Context, batches [][]eventstore.Event) ([][]eve
 	return out, nil
 }
 
+// Open replaces the envelopes of an event with their plaintext, as every
+// read through the decorator does: for an event delivered straight from
+// the store below (the workers' persistent subscription on EventStoreDB).
+func (s *Store) Open(ctx context.Context, e *eventstore.RecordedEvent) error { return s.open(ctx, e) }
+
+// forgetter is a key store whose cache may hold a key that another
+// process has erased since (adapters/eventstore/esdb).
+type forgetter interface{ Forget(person string) }
+
 // open replaces the envelopes of an event read with their plaintext.
 func (s *Store) open(ctx context.Context, e *eventstore.RecordedEvent) error {
+	if e.Type == personaldata.TypeErased {
+		// The key was deleted before this was appended: whatever follows
+		// it in the log must not open with a cached copy of the key.
+		if f, ok := s.keys.(forgetter); ok {
+			var er personaldata.Erased
+			if err := json.Unmarshal(e.Data, &er); err != nil {
+				return fmt.Errorf("read event %s (%s): %w", e.ID, e.Type, err)
+			}
+			f.Forget(er.PersonID)
+		}
+	}
 	if !personaldata.Contains(e.Data) {
 		return nil
 	}
+	if data, ok := s.opened.get(ctx, s.keys, e.Position, len(e.Data)); ok {
+		e.Data = data
+		return nil
+	}
+	var owners []string
+	erased := false
 	data, err := personaldata.Unseal(e.Data, func(owner string) (personaldata.Key, error) {
-		return s.keys.Lookup(ctx, owner)
+		k, err := s.keys.Lookup(ctx, owner)
+		owners, erased = append(owners, owner), erased || k.Erased
+		return k, err
 	})
 	if err != nil {
 		return fmt.Errorf("open event %s at position %d: %w", e.ID, e.Position, err)
+	}
+	if !erased { // what an erasure changed is not kept: it reads as erased anyway
+		s.opened.put(e.Position, len(e.Data), data, owners)
 	}
 	e.Data = data
 	return nil
