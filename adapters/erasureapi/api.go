@@ -26,8 +26,8 @@ import (
 // maxBody bounds a request body.
 const maxBody = 16 << 10
 
-// API serves /v1/erasures. A nil service (a store without a key store,
-// such as EventStoreDB today) answers every call 501.
+// API serves /v1/erasures. A nil service (a store that is not sealed, so
+// has no key store) answers every call 501.
 type API struct {
 	svc     *erasure.Service
 	visible func(context.Context, eventstore.Position) error
@@ -57,7 +57,7 @@ func (a *API) available(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if a.svc == nil {
 			problem.Write(w, problem.New(http.StatusNotImplemented, "erasure-unavailable", "Erasure unavailable",
-				"erasure needs the key store of the embedded event store; this server runs without one"))
+				"erasure needs a key store (the personal-data decorator over the event store); this server runs without one"))
 			return
 		}
 		h(w, r)

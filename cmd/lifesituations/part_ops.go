@@ -28,8 +28,10 @@ const backupsDir = "backups"
 
 func opsPart(d apiDeps) ([]httpapi.Route, []httpapi.PublicRoute, error) {
 	routes := rebuildRoutes(d)
+	// The decorator copies the store below it (and the keys): only the
+	// embedded store can.
 	b, ok := d.core.store.(backuper)
-	if !ok {
+	if _, below := unwrapStore(d.core.store).(backuper); !ok || !below {
 		return routes, nil, nil // EventStoreDB has backups of its own
 	}
 	backup := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -380,7 +380,7 @@ func openStore(ctx context.Context, cfg serveConfig, clk clock.Clock, log *slog.
 		if err != nil {
 			return nil, fmt.Errorf("connect to EventStoreDB: %w", err)
 		}
-		return withFaults(s), nil
+		return sealESDB(s), nil
 	}
 	s, err := embedded.Open(cfg.data, embedded.WithClock(clk))
 	if err != nil {

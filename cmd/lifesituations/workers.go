@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"lifesituations/adapters/eventstore/esdb"
+	"lifesituations/adapters/eventstore/sealed"
 	"lifesituations/adapters/sagarouter"
 	"lifesituations/domain/eventstore"
 )
@@ -27,8 +29,19 @@ func sharedTriggers(store eventstore.Store) (sagarouter.SharedSubscribe, error) 
 	if !ok {
 		return nil, errors.New("--role worker shares the person space through EventStoreDB persistent subscriptions: it needs --store esdb://")
 	}
+	// The subscription reads below the personal-data decorator: open what
+	// it delivers as every read through the decorator is opened.
+	open := func(context.Context, *eventstore.RecordedEvent) error { return nil }
+	if s, ok := store.(*sealed.Store); ok {
+		open = s.Open
+	}
 	return func(ctx context.Context, handle func(eventstore.RecordedEvent) error) error {
-		return es.SubscribePersistent(ctx, sharedGroup, sagarouter.SharedFilter, handle, esdb.WithBufferSize(sharedBuffer))
+		return es.SubscribePersistent(ctx, sharedGroup, sagarouter.SharedFilter, func(e eventstore.RecordedEvent) error {
+			if err := open(ctx, &e); err != nil {
+				return fmt.Errorf("open a shared delivery: %w", err)
+			}
+			return handle(e)
+		}, esdb.WithBufferSize(sharedBuffer))
 	}, nil
 }
 
@@ -38,6 +51,8 @@ func unwrapStore(s eventstore.Store) eventstore.Store {
 		switch w := s.(type) {
 		case killAfterAppend:
 			s = w.Store
+		case *sealed.Store:
+			s = w.Inner()
 		case interface{ Unwrap() eventstore.Store }:
 			s = w.Unwrap()
 		default:

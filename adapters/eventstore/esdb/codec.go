@@ -41,7 +41,7 @@ func markerStream(id uuid.UUID) string { return MarkerStreamPrefix + id.String()
 func isPortEvent(stream, typ string) bool {
 	// A type must have a first character that is not "$": the index's
 	// server-side filter (^[^$]) says so, and every count must agree.
-	return typ != "" && !strings.HasPrefix(typ, "$") && !strings.HasPrefix(stream, "$") && !strings.HasPrefix(stream, MarkerStreamPrefix)
+	return typ != "" && !strings.HasPrefix(typ, "$") && !strings.HasPrefix(stream, "$") && !strings.HasPrefix(stream, MarkerStreamPrefix) && !strings.HasPrefix(stream, KeyStreamPrefix)
 }
 
 func checkStream(stream string) error {
@@ -52,6 +52,8 @@ func checkStream(stream string) error {
 		return fmt.Errorf("%w: %q is an EventStoreDB system stream", ErrInvalidStream, stream)
 	case strings.HasPrefix(stream, MarkerStreamPrefix):
 		return fmt.Errorf("%w: %q is reserved for the adapter's event-id markers", ErrInvalidStream, stream)
+	case strings.HasPrefix(stream, KeyStreamPrefix):
+		return fmt.Errorf("%w: %q is reserved for the persons' keys", ErrInvalidStream, stream)
 	}
 	return nil
 }

@@ -33,8 +33,10 @@
 //	SubscribeAll                 catch-up subscription to $all with a server-side filter
 //	SubscribePersistent (extra)  persistent subscription to $all, Pinned consumer strategy
 //
-// Streams with names starting with "$" (the server's) and with
-// MarkerStreamPrefix (the adapter's) are refused by Append and ReadStream.
+// Streams with names starting with "$" (the server's), MarkerStreamPrefix
+// and KeyStreamPrefix (the adapter's) are refused by Append and
+// ReadStream. The persons' keys of personal data (KeyStore, keys.go) are
+// kept one per stream under KeyStreamPrefix, erased by a tombstone.
 //
 // # Positions
 //
@@ -72,9 +74,10 @@
 //     for the same.
 //   - The numbering holds as long as $all is not rewritten: an event
 //     removed by a scavenge (deleted or truncated stream, $maxAge,
-//     $maxCount) renumbers every later one. The adapter never deletes;
-//     nothing else may delete or set such metadata on the port's streams,
-//     nor on its markers.
+//     $maxCount) renumbers every later one. The adapter deletes only key
+//     streams (an erasure's tombstone), whose events are not the port's
+//     and take no position; nothing else may delete or set such metadata
+//     on the port's streams, nor on its markers.
 //   - Any other application writing events of its own (types without "$")
 //     to the same database takes positions in the numbering: give
 //     lifesituations a database of its own.

@@ -13,6 +13,9 @@
 //     exists, exact), EventStoreDB's idempotency rules (durable for an
 //     exact expectation behind the stream, an in-memory window for any,
 //     lost on Restart), wrong-expected-version replies;
+//   - Streams.Tombstone (hard delete: a "$streamDeleted" event, then the
+//     server's stream-deleted error on every read, append or tombstone of
+//     the stream; tombstone.go);
 //   - Streams.Read of a stream (forwards, backwards, not found) and of $all
 //     (forwards from a position inclusive, backwards), with sparse
 //     byte-offset-like commit/prepare positions and system events in

@@ -63,6 +63,8 @@ type appendOutcome struct {
 	exists  bool
 	// at is the position reported for a success.
 	at pos
+	// deleted: the stream is tombstoned (tombstone.go).
+	deleted bool
 }
 
 // store is the double's in-memory database. Its positions imitate
@@ -82,6 +84,8 @@ type store struct {
 	recentOrder []uuid.UUID
 	// changed is closed and replaced after each append.
 	changed chan struct{}
+	// tombstoned: the hard-deleted streams (tombstone.go).
+	tombstoned map[string]bool
 
 	systemEvery int // write a system event after every n appends (0: never)
 	appends     int
@@ -141,6 +145,9 @@ func (s *store) lastRev(stream string) (uint64, bool) {
 func (s *store) append(stream string, exp expectation, evs []proposed) appendOutcome {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.tombstoned[stream] {
+		return appendOutcome{deleted: true}
+	}
 	cur, exists := s.lastRev(stream)
 	fail := appendOutcome{current: cur, exists: exists}
 

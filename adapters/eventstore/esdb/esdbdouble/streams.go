@@ -16,8 +16,8 @@ import (
 // streamsServer is the double's event_store.client.streams.Streams service:
 // Append (every expected revision), Read of a stream (both directions) and
 // of $all (both directions), and subscriptions to $all with or without a
-// server-side filter. Delete, Tombstone, BatchAppend and subscriptions to
-// a single stream are not part of the double.
+// server-side filter, and Tombstone (tombstone.go). Delete, BatchAppend
+// and subscriptions to a single stream are not part of the double.
 type streamsServer struct {
 	api.UnimplementedStreamsServer
 	d *Double
@@ -81,6 +81,9 @@ func (s *streamsServer) Append(srv api.Streams_AppendServer) error {
 		return status.Error(codes.Unavailable, "esdbdouble: injected failure before the write")
 	}
 	out := s.d.store.append(stream, exp, evs)
+	if out.deleted {
+		return streamDeletedError(srv.SetTrailer, stream)
+	}
 	if fault == FailAfterWrite {
 		return status.Error(codes.Unavailable, "esdbdouble: injected failure after the write (the write happened)")
 	}
@@ -142,6 +145,9 @@ func (s *streamsServer) Read(req *api.ReadReq, srv api.Streams_ReadServer) error
 			from = v.Revision
 		case *api.ReadReq_Options_StreamOptions_End:
 			fromEnd = true
+		}
+		if s.d.store.isTombstoned(stream) {
+			return streamDeletedError(srv.SetTrailer, stream)
 		}
 		evs, ok := s.d.store.readStream(stream, from, fromEnd, backwards, o.GetCount())
 		if !ok {
