@@ -40,7 +40,8 @@ func benchStore(b *testing.B) (raw *embedded.Store, opened *sealed.Store) {
 }
 
 // BenchmarkReadAll reads the whole log, the bound verify is compared with:
-// raw, and with the personal fields opened as verify reads them.
+// raw, and with the personal fields opened by the decorator (verify opens
+// them with the same function, on every core).
 func BenchmarkReadAll(b *testing.B) {
 	raw, opened := benchStore(b)
 	for name, s := range map[string]eventstore.Store{"raw": raw, "opened": opened} {

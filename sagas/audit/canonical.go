@@ -19,11 +19,12 @@ func equalJSON(a, b []byte) bool {
 	}
 	// b reordered may be a already (the log's keys are sorted): then a is
 	// b reordered, which holds b's value.
-	cb, okB := canonical(nil, b)
+	// A canonical text is no longer than its source: one allocation each.
+	cb, okB := canonical(make([]byte, 0, len(b)), b)
 	if okB && bytes.Equal(a, cb) {
 		return true
 	}
-	if ca, okA := canonical(nil, a); okA && okB && bytes.Equal(ca, cb) {
+	if ca, okA := canonical(make([]byte, 0, len(a)), a); okA && okB && bytes.Equal(ca, cb) {
 		return true
 	}
 	return sameJSON(a, b)
@@ -110,21 +111,27 @@ func stringEnd(src []byte, i int) (int, bool) {
 }
 
 // member is one member of an object being reordered: its key's bytes (with
-// quotes) and its canonical text (key, colon and value) in a buffer.
+// quotes) and where its canonical text (key, colon and value) lies in dst.
 type member struct {
 	key        []byte
 	start, end int
 }
 
+// canonObject appends the members in place, in their order, then reorders
+// them if their keys are not in order already (the log's are, and most
+// replayed objects are maps, which encoding/json sorts): one copy of the
+// object's text then, none otherwise.
 func canonObject(dst, src []byte, i int) ([]byte, int, bool) {
 	var (
-		buf     []byte
-		members []member
+		stack   [16]member
+		members = stack[:0]
 	)
 	i = skipSpace(src, i+1)
 	if i < len(src) && src[i] == '}' {
 		return append(dst, '{', '}'), i + 1, true
 	}
+	dst = append(dst, '{')
+	sorted := true
 	for {
 		if i >= len(src) || src[i] != '"' {
 			return dst, i, false
@@ -133,17 +140,23 @@ func canonObject(dst, src []byte, i int) ([]byte, int, bool) {
 		if !ok {
 			return dst, i, false
 		}
-		m := member{key: src[i:end], start: len(buf)}
-		buf = append(buf, src[i:end]...)
+		if len(members) > 0 {
+			dst = append(dst, ',')
+		}
+		m := member{key: src[i:end], start: len(dst)}
+		if len(members) > 0 && bytes.Compare(members[len(members)-1].key, m.key) > 0 {
+			sorted = false
+		}
+		dst = append(dst, src[i:end]...)
 		i = skipSpace(src, end)
 		if i >= len(src) || src[i] != ':' {
 			return dst, i, false
 		}
-		buf = append(buf, ':')
-		if buf, i, ok = canonValue(buf, src, skipSpace(src, i+1)); !ok {
+		dst = append(dst, ':')
+		if dst, i, ok = canonValue(dst, src, skipSpace(src, i+1)); !ok {
 			return dst, i, false
 		}
-		m.end = len(buf)
+		m.end = len(dst)
 		members = append(members, m)
 		i = skipSpace(src, i)
 		if i >= len(src) {
@@ -158,13 +171,17 @@ func canonObject(dst, src []byte, i int) ([]byte, int, bool) {
 		}
 		i = skipSpace(src, i+1)
 	}
-	slices.SortStableFunc(members, func(a, b member) int { return bytes.Compare(a.key, b.key) })
-	dst = append(dst, '{')
-	for n, m := range members {
-		if n > 0 {
-			dst = append(dst, ',')
+	if !sorted {
+		from := members[0].start
+		text := slices.Clone(dst[from:])
+		slices.SortStableFunc(members, func(a, b member) int { return bytes.Compare(a.key, b.key) })
+		dst = dst[:from]
+		for n, m := range members {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, text[m.start-from:m.end-from]...)
 		}
-		dst = append(dst, buf[m.start:m.end]...)
 	}
 	return append(dst, '}'), i, true
 }

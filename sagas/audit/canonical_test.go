@@ -102,3 +102,19 @@ func shuffled(r *rand.Rand, v any) []byte {
 		return b
 	}
 }
+
+// The canonical text itself: members in key order at every depth,
+// duplicates kept in their order, whitespace outside strings dropped.
+func TestCanonicalOrdersMembers(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"b":1,"a":{"d":[{"y":1,"x":2}],"c":" s "}}`: `{"a":{"c":" s ","d":[{"x":2,"y":1}]},"b":1}`,
+		` { "a" : 1 , "a" : 2 , "0" : [ ] } `:         `{"0":[],"a":1,"a":2}`,
+		`{"a":1,"b":{"z":{},"y":"q\"}"}}`:             `{"a":1,"b":{"y":"q\"}","z":{}}}`,
+		`[{"b":1,"a":2},3]`:                           `[{"a":2,"b":1},3]`,
+	} {
+		got, ok := canonical(nil, []byte(in))
+		if !ok || string(got) != want {
+			t.Errorf("canonical(%s) = %s %v, want %s", in, got, ok, want)
+		}
+	}
+}

@@ -11,6 +11,11 @@
 // recomputes each decision as its event comes: the opening's steps with
 // catalogue.Decide, the follow-ups of a confirmed draft and the notice of a
 // missed deadline as the sagas decide them.
+//
+// The replay is a pipeline: reading (and opening the personal fields, on
+// every core), folding, preparing (decoding the openings and decisions and
+// recomputing the openings, on every core) and the verification proper,
+// which takes the events in log order.
 package audit
 
 import (
@@ -21,9 +26,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +38,7 @@ import (
 
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/eventstore"
+	"lifesituations/domain/personaldata"
 	"lifesituations/domain/situation"
 	"lifesituations/projections/register"
 	"lifesituations/sagas/situations"
@@ -45,7 +53,9 @@ const (
 
 // Config of a verification.
 type Config struct {
-	// Store is the log, read only.
+	// Store is the log, read only. A store that opens personal fields
+	// (adapters/eventstore/sealed) is read below it, and opened as it
+	// opens them (see source).
 	Store eventstore.Store
 	// Catalogues are the versions the auditor supplies (the embedded one
 	// and older ones); decisions of any other are unverifiable.
@@ -82,6 +92,7 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 	for _, c := range cfg.Catalogues {
 		v.catalogues[c.Hash()] = c
 	}
+	v.src = source(ctx, cfg.Store)
 	// The hash chain is checked beside the plan, which leaves the second
 	// core mostly idle, and before the replay, whose breaks come after its
 	// own in the report. Its progress is told once the plan's is over.
@@ -189,6 +200,7 @@ func (c *chainCheck) wait() ([]IntegrityBreak, time.Duration, error) {
 // verifier holds a verification's state.
 type verifier struct {
 	cfg  Config
+	src  logSource
 	rep  *Report
 	last eventstore.Position
 	// reg is the fresh register's file, nil when it is folded in memory.
@@ -210,9 +222,7 @@ type verifier struct {
 	triggers  map[eventstore.Position]triggerSeen
 	published []published
 
-	// During the replay: the families read for each task, the states
-	// folded, the batch being compared.
-	people map[taskKey]map[string]catalogue.Person
+	// During the replay: the states folded, the batch being compared.
 	states map[uuid.UUID]*situation.State
 	run    *run
 
@@ -247,9 +257,9 @@ type published struct {
 	hash     string
 }
 
-// read pages through the log after position after with filter, reading
-// the next page while the previous one is handled.
-func (v *verifier) read(ctx context.Context, filter eventstore.Filter, fn func([]eventstore.RecordedEvent) error) error {
+// read pages through store's log with filter, reading the next page while
+// the previous one is handled.
+func (v *verifier) read(ctx context.Context, store eventstore.Store, filter eventstore.Filter, fn func([]eventstore.RecordedEvent) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type page struct {
@@ -261,7 +271,7 @@ func (v *verifier) read(ctx context.Context, filter eventstore.Filter, fn func([
 		defer close(pages)
 		var after eventstore.Position
 		for after < v.last {
-			evs, err := v.cfg.Store.ReadAll(ctx, after, filter, v.cfg.Page)
+			evs, err := store.ReadAll(ctx, after, filter, v.cfg.Page)
 			var kept []eventstore.RecordedEvent
 			for i, e := range evs {
 				if e.Position > v.last {
@@ -326,7 +336,7 @@ func (v *verifier) plan(ctx context.Context) error {
 		TypePrefixes:   append([]string{situation.TypeStepDecided, CataloguePublished}, leaders...),
 	}
 	var b batchState
-	err := v.read(ctx, filter, func(evs []eventstore.RecordedEvent) error {
+	err := v.read(ctx, v.src.store, filter, func(evs []eventstore.RecordedEvent) error {
 		for i := range evs {
 			e := &evs[i]
 			if e.Stream == CatalogueStream {
@@ -341,15 +351,21 @@ func (v *verifier) plan(ctx context.Context) error {
 			leader, _ := b.next(e)
 			switch {
 			case e.Type == situation.TypeOpened:
-				var o struct {
-					SituationID      uuid.UUID           `json:"situation_id"`
-					RegisterPosition eventstore.Position `json:"register_position"`
-					Trigger          situation.Trigger   `json:"trigger"`
-				}
-				if err := json.Unmarshal(e.Data, &o); err != nil {
+				o, err := decodePlanOpening(e.Data)
+				if err != nil {
 					return fmt.Errorf("position %d: decode %s: %w", e.Position, e.Type, err)
 				}
-				persons, _ := triggerPersons(o.Trigger.Data)
+				// The plan needs only ids, types and positions, none of
+				// them personal, but for the persons a trigger names,
+				// which the sagas took from its opened data (a personal
+				// value could read as an id): only the triggers' data is
+				// opened, the facts' envelopes (most of the plan's) stay
+				// shut.
+				data, err := v.src.open(o.Trigger.Data)
+				if err != nil {
+					return fmt.Errorf("position %d: open the trigger of %s: %w", e.Position, e.Type, err)
+				}
+				persons, _ := triggerPersons(data)
 				v.sitPeople[o.SituationID] = persons
 				v.addTask(o.RegisterPosition, task{key: taskKey{o.SituationID, e.Position}, persons: persons})
 				v.triggers[o.Trigger.Position] = triggerSeen{}
@@ -382,6 +398,67 @@ func (v *verifier) plan(ctx context.Context) error {
 	return nil
 }
 
+// sealedStore is a store that opens the personal fields of the events it
+// reads (adapters/eventstore/sealed).
+type sealedStore interface {
+	Inner() eventstore.Store
+	Keys() personaldata.KeyStore
+}
+
+// logSource is where the verification reads the log: a store and how to
+// open the personal fields of the events it gives (none to open when it
+// opens them itself).
+type logSource struct {
+	store eventstore.Store
+	// keyOf is the key of a person, nil when store gives opened events.
+	keyOf func(owner string) (personaldata.Key, error)
+}
+
+// source reads a sealed store below its decorator and opens the events as
+// it does (personaldata.Unseal with its key store), but on every core.
+// Any other store is read as it is.
+func source(ctx context.Context, s eventstore.Store) logSource {
+	ss, ok := s.(sealedStore)
+	if !ok {
+		return logSource{store: s}
+	}
+	keys := ss.Keys()
+	return logSource{store: ss.Inner(), keyOf: func(owner string) (personaldata.Key, error) {
+		return keys.Lookup(ctx, owner)
+	}}
+}
+
+// open opens the personal fields of one event's data.
+func (src logSource) open(data []byte) ([]byte, error) {
+	if src.keyOf == nil {
+		return data, nil
+	}
+	return personaldata.Unseal(data, src.keyOf)
+}
+
+// openAll opens the events of a page, as the decorator would.
+func (src logSource) openAll(evs []eventstore.RecordedEvent) error {
+	if src.keyOf == nil {
+		return nil
+	}
+	errs := make([]error, len(evs))
+	parallel(len(evs), func(i int) {
+		e := &evs[i]
+		data, err := src.open(e.Data)
+		if err != nil {
+			errs[i] = fmt.Errorf("open event %s at position %d: %w", e.ID, e.Position, err)
+			return
+		}
+		e.Data = data
+	})
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("read the log: %w", err) // the first, as the decorator
+		}
+	}
+	return nil
+}
+
 func (v *verifier) addTask(pos eventstore.Position, t task) {
 	v.tasks[pos] = append(v.tasks[pos], t)
 }
@@ -408,7 +485,7 @@ const registerBatch = 16384
 type folded struct {
 	events []eventstore.RecordedEvent
 	people map[taskKey]map[string]catalogue.Person
-	// decoded, parallel to events, is filled by decodeAhead.
+	// decoded, parallel to events, is filled by prepare.
 	decoded []decoded
 }
 
@@ -417,7 +494,6 @@ type folded struct {
 // a page is verified once the register has gone past it, which is when
 // the families its decisions read (as of earlier positions) are known.
 func (v *verifier) replay(ctx context.Context) error {
-	v.people = map[taskKey]map[string]catalogue.Person{}
 	v.states = map[uuid.UUID]*situation.State{}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -426,7 +502,10 @@ func (v *verifier) replay(ctx context.Context) error {
 	readErr, foldErr := make(chan error, 1), make(chan error, 1)
 	go func() {
 		defer close(pages)
-		readErr <- v.read(ctx, eventstore.Filter{}, func(evs []eventstore.RecordedEvent) error {
+		readErr <- v.read(ctx, v.src.store, eventstore.Filter{}, func(evs []eventstore.RecordedEvent) error {
+			if err := v.src.openAll(evs); err != nil {
+				return err
+			}
 			select {
 			case pages <- evs:
 				return nil
@@ -440,16 +519,13 @@ func (v *verifier) replay(ctx context.Context) error {
 		foldErr <- v.fold(ctx, pages, foldedPages)
 	}()
 	decodedPages := make(chan folded, 2)
-	go decodeAhead(ctx, foldedPages, decodedPages)
+	go v.prepare(ctx, foldedPages, decodedPages)
 
 	var (
 		prevPos eventstore.Position
 		b       batchState
 	)
 	for page := range decodedPages {
-		for key, people := range page.people {
-			v.people[key] = people
-		}
 		for i := range page.events {
 			e := page.events[i]
 			if e.Position != prevPos+1 {
@@ -639,7 +715,7 @@ func (v *verifier) situationEvent(e eventstore.RecordedEvent, leader string, lea
 		}
 	case situation.TypeDraftConfirmed, situation.TypeDraftExpired:
 		if v.needState[sit] {
-			v.startFollowing(e)
+			v.startFollowing(e, pre.people)
 		}
 	case situation.TypeStepDecided:
 		v.rep.Decisions++
@@ -651,7 +727,11 @@ func (v *verifier) situationEvent(e eventstore.RecordedEvent, leader string, lea
 			st = &situation.State{}
 			v.states[sit] = st
 		}
-		if err := st.Apply(e.Type, e.Data); err != nil {
+		if pre.opening != nil && pre.opening.err == nil && !ok {
+			// A fresh state folds an opening by decoding it into Opened,
+			// as prepare has: its decoding serves (read only) both.
+			st.Opened = pre.opening.opened
+		} else if err := st.Apply(e.Type, e.Data); err != nil {
 			v.diverge(Divergence{Kind: KindError, Situation: sit, Position: e.Position, EventID: e.ID,
 				Detail: fmt.Sprintf("the situation does not fold: %v", err)})
 		}
@@ -662,18 +742,12 @@ func (v *verifier) situationEvent(e eventstore.RecordedEvent, leader string, lea
 // opened recomputes a situation's opening: its facts, its own decision and
 // the steps that must follow it in the same batch.
 func (v *verifier) opened(e eventstore.RecordedEvent, rec *openingRecord) error {
-	if rec == nil {
-		rec = decodeOpening(e.Data)
-	}
 	o := rec.opened
 	if err := rec.err; err != nil {
 		v.diverge(Divergence{Kind: KindError, Situation: situationOf(e.Stream), Position: e.Position, EventID: e.ID,
 			Detail: fmt.Sprintf("the opening does not decode: %v", err)})
 		return nil
 	}
-	key := taskKey{o.SituationID, e.Position}
-	people := v.people[key]
-	delete(v.people, key)
 	r := &run{situation: o.SituationID, kind: o.Kind, leader: e.Type, leaderPos: e.Position,
 		catalogue: o.CatalogueVersion, seen: map[string]bool{}}
 	v.run = r
@@ -698,54 +772,46 @@ func (v *verifier) opened(e eventstore.RecordedEvent, rec *openingRecord) error 
 		}
 		v.diverge(d)
 	}
-	recordedFacts := rec.facts
-	replayedFacts, _ := json.Marshal(people)
-	recordedFacts, replayedFacts = alignErased(recordedFacts, replayedFacts)
-	if (len(o.Facts) > 0 || len(people) > 0) && !equalJSON(recordedFacts, replayedFacts) {
+	rp := rec.replay
+	if !rp.factsEqual {
 		d := base
 		d.Kind = KindFacts
 		d.Detail = fmt.Sprintf("the register replayed as of position %d does not give the facts the decision read", o.RegisterPosition)
-		d.Differences = diff(recordedFacts, replayedFacts)
+		d.Differences = diff(rp.recordedFacts, rp.replayedFacts)
 		v.diverge(d)
 	}
 
 	r.hash = o.CatalogueHash
-	cat, ok := v.catalogues[o.CatalogueHash]
-	if !ok {
+	if rp.cat == nil {
 		r.unverifiable = true
 		return nil
 	}
-	sit, ok := cat.Situation(o.Kind)
-	if !ok {
+	if rp.sit == nil {
 		d := base
 		d.Kind, d.Detail = KindOpening, fmt.Sprintf("catalogue %s has no situation %q", o.CatalogueVersion, o.Kind)
 		v.diverge(d)
 		return nil
 	}
-	_, data := triggerPersons(o.Trigger.Data)
-	eventDate, err := sit.EventDate(data)
-	if err != nil {
+	if err := rp.dateErr; err != nil {
 		d := base
 		d.Kind, d.Detail = KindError, fmt.Sprintf("the event date cannot be computed: %v", err)
 		v.diverge(d)
 		return nil
 	}
-	if eventDate != o.Trigger.EventDate {
+	if eventDate := rp.eventDate; eventDate != o.Trigger.EventDate {
 		d := base
 		d.Kind = KindOpening
 		d.Detail = "the life event's date differs"
 		d.Differences = []Difference{{Path: "/trigger/event_date", Recorded: o.Trigger.EventDate, Replayed: eventDate}}
 		v.diverge(d)
 	}
-	in := catalogue.Input{EventType: o.Trigger.Type, EventID: o.Trigger.EventID.String(), Data: data, EventDate: eventDate,
-		People: people, Today: o.OpenedAt}
-	dec, err := catalogue.Decide(sit, in)
-	if err != nil {
+	if err := rp.decideErr; err != nil {
 		d := base
 		d.Kind, d.Detail = KindError, fmt.Sprintf("the replay cannot decide: %v", err)
 		v.diverge(d)
 		return nil
 	}
+	dec := rp.dec
 	recorded, _ := json.Marshal(openingOf(o.PersonID, o.Participants, o.Parameters))
 	replayed, _ := json.Marshal(openingOf(dec.Applicant, dec.Participants, dec.Parameters))
 	if !bytes.Equal(recorded, replayed) {
@@ -780,12 +846,9 @@ func openingOf(applicant string, participants []string, params []catalogue.Param
 
 // startFollowing recomputes the follow-ups of a confirmed draft or the
 // notice of an expired one, from the situation's state before the event.
-func (v *verifier) startFollowing(e eventstore.RecordedEvent) {
+func (v *verifier) startFollowing(e eventstore.RecordedEvent, people map[string]catalogue.Person) {
 	sit := situationOf(e.Stream)
 	st := v.states[sit]
-	key := taskKey{sit, e.Position}
-	people := v.people[key]
-	delete(v.people, key)
 	var ev struct {
 		DraftID uuid.UUID      `json:"draft_id"`
 		Fields  map[string]any `json:"fields"`
@@ -869,21 +932,28 @@ type stepRecord struct {
 	}
 }
 
-// decodeStep decodes a step.decided event; what does not decode stays
-// zero, and the comparison with the replay tells.
-func decodeStep(data []byte) *stepRecord {
-	rec := &stepRecord{}
-	if err := json.Unmarshal(data, rec); err == nil {
-		_ = json.Unmarshal(rec.Decision, &rec.named)
-	}
-	return rec
-}
-
-// openingRecord is a recorded opening as the verification reads it.
+// openingRecord is a recorded opening as the verification reads it, and
+// its replay (prepare).
 type openingRecord struct {
 	opened situation.Opened
 	err    error  // why it does not decode
 	facts  []byte // the facts it recorded, as JSON
+	replay openingReplay
+}
+
+// openingReplay is what the replay gives for an opening, a function of the
+// opening, the families it read and the catalogues alone: the facts
+// compared, then, with its catalogue and situation (nil when not
+// supplied or absent), the event date and the decision.
+type openingReplay struct {
+	recordedFacts, replayedFacts []byte // aligned on erased values
+	factsEqual                   bool
+	cat                          *catalogue.Catalogue
+	sit                          *catalogue.Situation
+	eventDate                    string
+	dateErr                      error
+	dec                          catalogue.Decision
+	decideErr                    error
 }
 
 func decodeOpening(data []byte) *openingRecord {
@@ -894,24 +964,58 @@ func decodeOpening(data []byte) *openingRecord {
 	return r
 }
 
-// decoded is what decodeAhead decoded of one event of a page: nothing, an
-// opening or a step decision.
+// replayOpening recomputes a decoded opening with the families it read.
+func (v *verifier) replayOpening(r *openingRecord, people map[string]catalogue.Person) {
+	o, rp := &r.opened, &r.replay
+	rp.replayedFacts, _ = json.Marshal(people)
+	rp.recordedFacts, rp.replayedFacts = alignErased(r.facts, rp.replayedFacts)
+	rp.factsEqual = len(o.Facts) == 0 && len(people) == 0 || equalJSON(rp.recordedFacts, rp.replayedFacts)
+	cat, ok := v.catalogues[o.CatalogueHash]
+	if !ok {
+		return
+	}
+	rp.cat = cat
+	sit, ok := cat.Situation(o.Kind)
+	if !ok {
+		return
+	}
+	rp.sit = sit
+	_, data := triggerPersons(o.Trigger.Data)
+	if rp.eventDate, rp.dateErr = sit.EventDate(data); rp.dateErr != nil {
+		return
+	}
+	in := catalogue.Input{EventType: o.Trigger.Type, EventID: o.Trigger.EventID.String(), Data: data, EventDate: rp.eventDate,
+		People: people, Today: o.OpenedAt}
+	rp.dec, rp.decideErr = catalogue.Decide(sit, in)
+}
+
+// decoded is what prepare made of one event of a page: nothing, an
+// opening (decoded and replayed) or a step decision (decoded), and the
+// families read for the decision it leads (an opening, a confirmation or
+// an expiry).
 type decoded struct {
 	opening *openingRecord
 	step    *stepRecord
+	people  map[string]catalogue.Person
 }
 
-// decodeAhead decodes the openings and step decisions of a page, which are
-// functions of the events alone, in its own goroutine: the verification,
-// which must take the events in order, is the replay's longest stage.
-func decodeAhead(ctx context.Context, in <-chan folded, out chan<- folded) {
+// prepare decodes the openings and step decisions of each page and
+// recomputes the openings, which are functions of the events and of the
+// families read (folded before) alone, on every core, ahead of the
+// verification, which must take the events in order and is the replay's
+// longest stage.
+func (v *verifier) prepare(ctx context.Context, in <-chan folded, out chan<- folded) {
 	defer close(out)
+	people := map[taskKey]map[string]catalogue.Person{}
 	for page := range in {
+		for key, p := range page.people {
+			people[key] = p
+		}
 		page.decoded = make([]decoded, len(page.events))
-		for i := range page.events {
+		parallel(len(page.events), func(i int) {
 			e := &page.events[i]
 			if !strings.HasPrefix(e.Stream, situation.StreamPrefix) {
-				continue
+				return
 			}
 			switch e.Type {
 			case situation.TypeOpened:
@@ -919,7 +1023,29 @@ func decodeAhead(ctx context.Context, in <-chan folded, out chan<- folded) {
 			case situation.TypeStepDecided:
 				page.decoded[i].step = decodeStep(e.Data)
 			}
+		})
+		// The families, taken in log order as the verification would.
+		var openings []int
+		for i := range page.events {
+			e, d := &page.events[i], &page.decoded[i]
+			var key taskKey
+			switch {
+			case d.opening != nil && d.opening.err == nil:
+				key = taskKey{d.opening.opened.SituationID, e.Position}
+				openings = append(openings, i)
+			case (e.Type == situation.TypeDraftConfirmed || e.Type == situation.TypeDraftExpired) &&
+				strings.HasPrefix(e.Stream, situation.StreamPrefix) && v.needState[situationOf(e.Stream)]:
+				key = taskKey{situationOf(e.Stream), e.Position}
+			default:
+				continue
+			}
+			d.people = people[key]
+			delete(people, key)
 		}
+		parallel(len(openings), func(n int) {
+			d := &page.decoded[openings[n]]
+			v.replayOpening(d.opening, d.people)
+		})
 		select {
 		case out <- page:
 		case <-ctx.Done():
@@ -928,6 +1054,26 @@ func decodeAhead(ctx context.Context, in <-chan folded, out chan<- folded) {
 			return
 		}
 	}
+}
+
+// parallel calls fn(i) for every i below n, on every core.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func (v *verifier) decided(e eventstore.RecordedEvent, leader string, rec *stepRecord) {

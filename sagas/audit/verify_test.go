@@ -11,10 +11,13 @@ import (
 	"github.com/google/uuid"
 
 	"lifesituations/adapters/eventstore/embedded"
+	"lifesituations/adapters/eventstore/sealed"
+	"lifesituations/adapters/keystore"
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/clock"
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/lifeevent"
+	"lifesituations/domain/personaldata"
 	"lifesituations/domain/situation"
 	"lifesituations/projections/register"
 	"lifesituations/sagas/audit"
@@ -26,13 +29,31 @@ import (
 // store and the events of the opening batch.
 func birthLog(t *testing.T) (*embedded.Store, []eventstore.RecordedEvent) {
 	t.Helper()
+	store, batch := birthLogIn(t, false)
+	return store.(*embedded.Store), batch
+}
+
+// birthLogIn is birthLog, through the decorator that seals the personal
+// fields (with a key store of its own) when sealed.
+func birthLogIn(t *testing.T, sealedFields bool) (eventstore.Store, []eventstore.RecordedEvent) {
+	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewManual(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
-	store, err := embedded.Open(t.TempDir(), embedded.WithClock(clk))
+	dir := t.TempDir()
+	es, err := embedded.Open(dir, embedded.WithClock(clk))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = store.Close() })
+	t.Cleanup(func() { _ = es.Close() })
+	var store eventstore.Store = es
+	if sealedFields {
+		keys, err := keystore.OpenIn(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = keys.Close() })
+		store = sealed.New(es, keys)
+	}
 	mother, child := uuid.New(), uuid.New()
 	raw := func(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
 	appendLife := func(stream uuid.UUID, typ lifeevent.Type, data map[string]any) {
@@ -156,5 +177,87 @@ func TestVerifyReportsADecisionThatDiffersFromTheReplay(t *testing.T) {
 	if d.Kind != audit.KindDecision || d.EventID != altered || d.Step != "maternity-capital" || len(d.Differences) != 1 ||
 		d.Differences[0].Path != "/prefill/amount" || d.Differences[0].Recorded != 1_000_000.0 || d.Differences[0].Replayed != 728921.9 {
 		t.Fatalf("divergence: %+v", d)
+	}
+}
+
+// forge copies the log up to the end of batch into a new store, with the
+// events edit changes (it reports whether it changed one).
+func forge(t *testing.T, store eventstore.Store, batch []eventstore.RecordedEvent, edit func(e *eventstore.RecordedEvent) bool) (*embedded.Store, []uuid.UUID) {
+	t.Helper()
+	ctx := context.Background()
+	all, err := store.ReadAll(ctx, 0, eventstore.Filter{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewManual(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
+	forged, err := embedded.Open(t.TempDir(), embedded.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = forged.Close() })
+	var edited []uuid.UUID
+	for _, e := range all {
+		if e.Position > batch[len(batch)-1].Position {
+			break
+		}
+		if edit(&e) {
+			edited = append(edited, e.ID)
+		}
+		e.Metadata.RecordedAt = time.Time{}
+		if _, err := forged.Append(ctx, e.Stream, eventstore.Any, e.Event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return forged, edited
+}
+
+// An opening recorded with other facts and another applicant than the
+// register and the catalogue give: the openings are recomputed ahead of
+// the verification, in parallel, and both divergences are still reported.
+func TestVerifyReportsAnOpeningThatDiffersFromTheReplay(t *testing.T) {
+	store, batch := birthLog(t)
+	forged, edited := forge(t, store, batch, func(e *eventstore.RecordedEvent) bool {
+		if e.Type != situation.TypeOpened {
+			return false
+		}
+		var o situation.Opened
+		if err := json.Unmarshal(e.Data, &o); err != nil {
+			t.Fatal(err)
+		}
+		for id, p := range o.Facts {
+			p.Region = "RU-SPE"
+			o.Facts[id] = p
+			break
+		}
+		o.PersonID = uuid.NewString()
+		e.Data, _ = json.Marshal(o)
+		return true
+	})
+	if len(edited) != 1 {
+		t.Fatalf("edited %d openings", len(edited))
+	}
+	rep := verifyStore(t, forged)
+	kinds := map[string]bool{}
+	for _, d := range rep.Divergences {
+		if d.EventID == edited[0] {
+			kinds[d.Kind] = true
+		}
+	}
+	if !kinds[audit.KindFacts] || !kinds[audit.KindOpening] {
+		t.Fatalf("want the facts and the opening reported, got %+v", rep.Divergences)
+	}
+}
+
+// Through the decorator that opens the personal fields, the plan reads the
+// sealed bytes and opens only the triggers: every decision verifies.
+func TestVerifyThroughTheSealedStore(t *testing.T) {
+	store, batch := birthLogIn(t, true)
+	inner, err := store.(*sealed.Store).Inner().ReadAll(t.Context(), batch[0].Position-1, eventstore.Filter{}, 1)
+	if err != nil || len(inner) != 1 || !personaldata.Contains(inner[0].Data) {
+		t.Fatalf("the opening is not sealed in the log: %v %v", err, inner)
+	}
+	rep := verifyStore(t, store)
+	if !rep.OK() || rep.Verified != len(batch)-1 || rep.Situations != 1 {
+		t.Fatalf("verified %d of %d decisions: %+v", rep.Verified, len(batch)-1, rep.Divergences)
 	}
 }

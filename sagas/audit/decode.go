@@ -1,0 +1,298 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"lifesituations/domain/catalogue"
+	"lifesituations/domain/eventstore"
+	"lifesituations/domain/situation"
+)
+
+// decodeStep decodes a step.decided event; what does not decode stays
+// zero, and the comparison with the replay tells.
+func decodeStep(data []byte) *stepRecord {
+	if rec, ok := decodeStepFast(data); ok {
+		return rec
+	}
+	return decodeStepStd(data)
+}
+
+// decodeStepStd is decodeStep with encoding/json: the reference.
+func decodeStepStd(data []byte) *stepRecord {
+	rec := &stepRecord{}
+	if err := json.Unmarshal(data, rec); err == nil {
+		_ = json.Unmarshal(rec.Decision, &rec.named)
+	}
+	return rec
+}
+
+// decodeStepFast decodes a step.decided event as the sagas write it, in one
+// pass after the validity check, where encoding/json checks and scans the
+// decision five times (it is most of the event). It gives up (false),
+// leaving the event to decodeStepStd, on anything whose decoding by
+// encoding/json it does not mimic exactly: a member it reads whose name is
+// escaped, not ASCII or matches only case-insensitively, or whose value is
+// not a plain string (the ids, the decision's key, service and outcome) or
+// an object (the decision). TestDecodeStepFastIsEncodingJSONs holds it to
+// decodeStepStd's result.
+func decodeStepFast(data []byte) (*stepRecord, bool) {
+	if !json.Valid(data) {
+		return nil, false
+	}
+	rec := &stepRecord{}
+	ok := eachMember(data, func(key, value []byte) bool {
+		var id *uuid.UUID
+		switch string(key) {
+		case "situation_id":
+			id = &rec.SituationID
+		case "step_id":
+			id = &rec.StepID
+		case "grant_id":
+			id = &rec.GrantID
+		case "entry_id":
+			id = &rec.EntryID
+		case "parent_step_id":
+			id = &rec.ParentStepID
+		case "expired_step_id":
+			id = &rec.ExpiredStepID
+		case "decision":
+			if value[0] != '{' {
+				return false
+			}
+			rec.Decision = value // later duplicates replace it, as in encoding/json
+			return true
+		default:
+			return !foldsTo(key, "situation_id", "step_id", "grant_id", "entry_id", "parent_step_id", "expired_step_id", "decision")
+		}
+		return parseID(id, value)
+	})
+	if !ok || rec.Decision == nil {
+		return nil, false
+	}
+	ok = eachMember(rec.Decision, func(key, value []byte) bool {
+		var dst *string
+		switch string(key) {
+		case "key":
+			dst = &rec.named.Key
+		case "service":
+			dst = &rec.named.Service
+		case "outcome":
+			s, ok := plainString(value)
+			rec.named.Outcome = catalogue.Outcome(s)
+			return ok
+		default:
+			return !foldsTo(key, "key", "service", "outcome")
+		}
+		s, ok := plainString(value)
+		*dst = s
+		return ok
+	})
+	return rec, ok
+}
+
+// foldsTo reports whether key is one of names but for case, or might be
+// for encoding/json (escaped or not ASCII): the caller gives up then.
+func foldsTo(key []byte, names ...string) bool {
+	for _, c := range key {
+		if c == '\\' || c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	for _, n := range names {
+		if strings.EqualFold(string(key), n) {
+			return true
+		}
+	}
+	return false
+}
+
+// plainString returns the content of a JSON string without escapes, in
+// valid UTF-8: what encoding/json decodes it to.
+func plainString(value []byte) (string, bool) {
+	if len(value) < 2 || value[0] != '"' {
+		return "", false
+	}
+	s := value[1 : len(value)-1]
+	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+		return "", false
+	}
+	return string(s), true
+}
+
+// eachMember calls fn with the name (unquoted, as written) and the value
+// of each member of the object obj, which must be valid JSON, until fn
+// returns false; false when obj is not an object or fn returned false.
+func eachMember(obj []byte, fn func(key, value []byte) bool) bool {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return false
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return true
+	}
+	for i < len(obj) {
+		end, ok := stringEnd(obj, i)
+		if !ok {
+			return false
+		}
+		key := obj[i+1 : end-1]
+		i = skipSpace(obj, end)
+		if i >= len(obj) || obj[i] != ':' {
+			return false
+		}
+		i = skipSpace(obj, i+1)
+		vend := skipValid(obj, i)
+		if vend <= i || !fn(key, obj[i:vend]) {
+			return false
+		}
+		i = skipSpace(obj, vend)
+		if i >= len(obj) {
+			return false
+		}
+		if obj[i] == '}' {
+			return true
+		}
+		i = skipSpace(obj, i+1) // the comma
+	}
+	return false
+}
+
+// skipValid returns the index just past the value at src[i], which is
+// valid JSON (json.Valid held it): only strings and nesting are tracked.
+func skipValid(src []byte, i int) int {
+	depth := 0
+	for j := i; j < len(src); j++ {
+		switch src[j] {
+		case '"':
+			end, ok := stringEnd(src, j)
+			if !ok {
+				return len(src)
+			}
+			if depth == 0 {
+				return end
+			}
+			j = end - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+			if depth < 0 {
+				return j
+			}
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return len(src)
+}
+
+// planOpening is what the plan reads of an opening.
+type planOpening struct {
+	SituationID      uuid.UUID           `json:"situation_id"`
+	RegisterPosition eventstore.Position `json:"register_position"`
+	Trigger          situation.Trigger   `json:"trigger"`
+}
+
+// decodePlanOpening decodes an opening for the plan, as json.Unmarshal
+// would (decodePlanOpeningFast, or json.Unmarshal where it gives up).
+func decodePlanOpening(data []byte) (planOpening, error) {
+	if o, ok := decodePlanOpeningFast(data); ok {
+		return o, nil
+	}
+	var o planOpening
+	err := json.Unmarshal(data, &o)
+	return o, err
+}
+
+// decodePlanOpeningFast decodes an opening as the sagas write it, skipping
+// its facts (most of it) without decoding them, under the rules of
+// decodeStepFast; a member repeated is left to encoding/json too.
+// TestDecodePlanOpeningFastIsEncodingJSONs holds it to json.Unmarshal.
+func decodePlanOpeningFast(data []byte) (planOpening, bool) {
+	var o planOpening
+	if !json.Valid(data) {
+		return o, false
+	}
+	seen := map[string]bool{}
+	known := func(key []byte) bool {
+		if seen[string(key)] {
+			return false
+		}
+		seen[string(key)] = true
+		return true
+	}
+	ok := eachMember(data, func(key, value []byte) bool {
+		switch string(key) {
+		case "situation_id":
+			return known(key) && parseID(&o.SituationID, value)
+		case "register_position":
+			return known(key) && parsePosition(&o.RegisterPosition, value)
+		case "trigger":
+			if !known(key) || value[0] != '{' {
+				return false
+			}
+			tseen := map[string]bool{}
+			return eachMember(value, func(key, value []byte) bool {
+				if tseen[string(key)] {
+					return false
+				}
+				tseen[string(key)] = true
+				t := &o.Trigger
+				var dst *string
+				switch string(key) {
+				case "event_id":
+					return parseID(&t.EventID, value)
+				case "position":
+					return parsePosition(&t.Position, value)
+				case "data":
+					t.Data = value
+					return true
+				case "type":
+					dst = &t.Type
+				case "stream":
+					dst = &t.Stream
+				case "event_date":
+					dst = &t.EventDate
+				default:
+					return !foldsTo(key, "event_id", "type", "stream", "position", "event_date", "data")
+				}
+				s, ok := plainString(value)
+				*dst = s
+				return ok
+			})
+		default:
+			return !foldsTo(key, "situation_id", "register_position", "trigger")
+		}
+	})
+	return o, ok
+}
+
+// parseID decodes a plain JSON string holding a uuid.
+func parseID(dst *uuid.UUID, value []byte) bool {
+	s, ok := plainString(value)
+	if !ok {
+		return false
+	}
+	u, err := uuid.Parse(s)
+	*dst = u
+	return err == nil
+}
+
+// parsePosition decodes a JSON number that is a position: digits only.
+func parsePosition(dst *eventstore.Position, value []byte) bool {
+	n, err := strconv.ParseUint(string(value), 10, 64)
+	*dst = n
+	return err == nil
+}

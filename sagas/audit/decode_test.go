@@ -1,0 +1,168 @@
+package audit
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"lifesituations/domain/catalogue"
+	"lifesituations/domain/situation"
+)
+
+// stepJSON is a step.decided event as the sagas record it.
+func stepJSON(t *testing.T) string {
+	t.Helper()
+	sit := uuid.New()
+	step := situation.StepID(sit, "maternity-capital")
+	grant := situation.GrantID(step)
+	b, err := json.Marshal(situation.StepDecided{SituationID: sit, StepID: step, GrantID: grant, EntryID: situation.EntryID(grant),
+		ParentStepID: uuid.New(),
+		Decision: catalogue.StepDecision{Key: "maternity-capital", Step: "maternity-capital", Service: "maternity-capital",
+			Outcome: catalogue.OutcomeGranted, Applicant: uuid.NewString(), Reasons: []catalogue.Reason{{Rule: "ok"}},
+			Values: map[string]any{"income": 1.5, "names": []any{"a\"}", "{b"}}, Prefill: map[string]any{"amount": 728921.9, "key": "x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// The fast decoding of a step decision gives what encoding/json gives, or
+// gives up: on the events as recorded (where it must not give up, or it
+// gains nothing) and on edited ones, including members it reads spelt in
+// another case, escaped, repeated, null or of another type.
+func TestDecodeStepFastIsEncodingJSONs(t *testing.T) {
+	base := stepJSON(t)
+	if _, ok := decodeStepFast([]byte(base)); !ok {
+		t.Fatalf("the fast decoding gives up on a step as recorded: %s", base)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(base), &m); err != nil {
+		t.Fatal(err)
+	}
+	sitID := string(m["situation_id"])
+	variants := []string{
+		base,
+		" \n" + strings.Replace(base, ",", " ,\n ", -1) + "\t",
+		strings.Replace(base, `"situation_id"`, `"Situation_ID"`, 1),
+		strings.Replace(base, `"situation_id"`, `"situation\u005fid"`, 1),
+		strings.Replace(base, `"key":"maternity-capital"`, `"KEY":"other"`, 1),
+		strings.Replace(base, `"outcome":"granted"`, `"outcome":"gr\u0061nted"`, 1),
+		strings.Replace(base, `"outcome":"granted"`, `"outcome":null`, 1),
+		strings.Replace(base, `"outcome":"granted"`, `"outcome":7`, 1),
+		strings.Replace(base, `"service":"maternity-capital"`, `"ſervice":"x"`, 1),
+		strings.Replace(base, `"step_id":`, `"step_id":null,"x":`, 1),
+		strings.Replace(base, `"grant_id":`, `"grant_id":"not a uuid","y":`, 1),
+		strings.Replace(base, `"grant_id":`, `"grant_id":"`+strings.Trim(sitID, `"`)+`","grant_id":`, 1),
+		strings.Replace(base, sitID, `"{`+strings.Trim(sitID, `"`)+`}"`, 1),
+		strings.Replace(base, sitID, `"urn:uuid:`+strings.Trim(sitID, `"`)+`"`, 1),
+		strings.Replace(base, sitID, `""`, 1),
+		strings.Replace(base, `"decision":{`, `"decision":null,"decision2":{`, 1),
+		strings.Replace(base, `"decision":{`, `"decision":[1],"z":{`, 1),
+		strings.Replace(base, `"decision":{`, `"decision":{"key":"first"},"decision":{`, 1),
+		strings.Replace(base, `"decision":{`, `"decision":{"key":"dup","key":`, 1) + "",
+		strings.Replace(base, `"key":"maternity-capital"`, `"key":"\xff"`, 1),
+		strings.Replace(base, `"key":"maternity-capital"`, `"key":"ключ"`, 1),
+		`{}`, `{"decision":{}}`, `null`, `[]`, `"x"`, `{"decision":{"key":"a"}`, base + "x",
+	}
+	check := func(t *testing.T, data string) {
+		t.Helper()
+		got, want := decodeStep([]byte(data)), decodeStepStd([]byte(data))
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("for %s\nfast:  %+v\nstd:   %+v", data, got, want)
+		}
+	}
+	for _, v := range variants {
+		check(t, v)
+	}
+	// And byte edits at random.
+	r := rand.New(rand.NewPCG(7, 7))
+	alphabet := []byte(`{}[]",:\ ak_0-9ueKſ` + "\x00")
+	for range 5000 {
+		b := []byte(base)
+		for range 1 + r.IntN(3) {
+			i := r.IntN(len(b))
+			switch r.IntN(3) {
+			case 0:
+				b[i] = alphabet[r.IntN(len(alphabet))]
+			case 1:
+				b = append(b[:i], b[i+1:]...)
+			default:
+				b = append(b[:i], append([]byte{alphabet[r.IntN(len(alphabet))]}, b[i:]...)...)
+			}
+		}
+		check(t, string(b))
+	}
+}
+
+// The plan's fast decoding of an opening gives what json.Unmarshal gives,
+// or gives up, in the same way.
+func TestDecodePlanOpeningFastIsEncodingJSONs(t *testing.T) {
+	trig := uuid.New()
+	b, err := json.Marshal(situation.Opened{SituationID: situation.ID("birth", trig), Kind: "birth", PersonID: uuid.NewString(),
+		Participants: []string{"a"}, CatalogueVersion: "v", RegisterPosition: 41,
+		Trigger: situation.Trigger{EventID: trig, Type: "birth.registered", Stream: "person-x", Position: 40, EventDate: "2026-03-05",
+			Data: json.RawMessage(`{"child_id":"c","family_name":{"sealed":"v1:c:AAAA"},"n":[1,{"x":"}"}]}`)},
+		Facts: map[string]catalogue.Person{"c": {ID: "c", FamilyName: "Иванов", Region: "RU-MOW"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := string(b)
+	if _, ok := decodePlanOpeningFast(b); !ok {
+		t.Fatalf("the fast decoding gives up on an opening as recorded: %s", base)
+	}
+	variants := []string{
+		base,
+		strings.Replace(base, `"register_position":41`, `"register_position":4.1e1`, 1),
+		strings.Replace(base, `"register_position":41`, `"register_position":-1`, 1),
+		strings.Replace(base, `"register_position":41`, `"register_position":null`, 1),
+		strings.Replace(base, `"register_position":41`, `"register_position":"41"`, 1),
+		strings.Replace(base, `"register_position":41`, `"register_position":99999999999999999999`, 1),
+		strings.Replace(base, `"register_position":41`, `"Register_Position":41`, 1),
+		strings.Replace(base, `"position":40`, `"position":40,"position":39`, 1),
+		strings.Replace(base, `"trigger":{`, `"trigger":{"position":1},"trigger":{`, 1),
+		base[:len(base)-1] + `,"trigger":{"position":1}}`,
+		strings.Replace(base, `"trigger":{`, `"trigger":null,"t":{`, 1),
+		strings.Replace(base, `"trigger":{`, `"trigger":7,"t":{`, 1),
+		strings.Replace(base, `"type":"birth.registered"`, `"type":5`, 1),
+		strings.Replace(base, `"type":"birth.registered"`, `"TYPE":"x"`, 1),
+		strings.Replace(base, `"event_date":"2026-03-05"`, `"event_date":"2026\u002d03"`, 1),
+		strings.Replace(base, `"data":{`, `"data":null,"d":{`, 1),
+		strings.Replace(base, `"data":{`, `"data":"x","d":{`, 1),
+		strings.Replace(base, `"event_id":"`, `"event_id":"nope","e":"`, 1),
+		strings.Replace(base, `"situation_id":"`, `"situation_id":null,"s":"`, 1),
+		`{}`, `null`, `[]`, `{"trigger":{}}`, base[:len(base)-1],
+	}
+	check := func(t *testing.T, data string) {
+		t.Helper()
+		got, gotErr := decodePlanOpening([]byte(data))
+		var want planOpening
+		wantErr := json.Unmarshal([]byte(data), &want)
+		if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("for %s\nfast: %+v %v\nstd:  %+v %v", data, got, gotErr, want, wantErr)
+		}
+	}
+	for _, v := range variants {
+		check(t, v)
+	}
+	r := rand.New(rand.NewPCG(8, 8))
+	alphabet := []byte(`{}[]",:\ ak_0-9ueKſ.e` + "\x00")
+	for range 5000 {
+		b := []byte(base)
+		for range 1 + r.IntN(3) {
+			i := r.IntN(len(b))
+			switch r.IntN(3) {
+			case 0:
+				b[i] = alphabet[r.IntN(len(alphabet))]
+			case 1:
+				b = append(b[:i], b[i+1:]...)
+			default:
+				b = append(b[:i], append([]byte{alphabet[r.IntN(len(alphabet))]}, b[i:]...)...)
+			}
+		}
+		check(t, string(b))
+	}
+}
