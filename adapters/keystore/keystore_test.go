@@ -143,3 +143,43 @@ func TestKeyDurableWhenEnsureReturns(t *testing.T) {
 		t.Fatal("after the crash the key differs from the one Ensure returned")
 	}
 }
+
+// Creators racing over the same persons agree on one key each, with a
+// cache too small to remember them (so each must find the others' keys
+// where they are stored).
+func TestConcurrentEnsureAgrees(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, t.TempDir(), keystore.WithCacheSize(4))
+	defer s.Close()
+	const creators, persons = 8, 200
+	got := make([]map[string]personaldata.Key, creators)
+	errs := make(chan error, creators)
+	for c := range creators {
+		go func() {
+			var ids []string
+			for p := range persons {
+				ids = append(ids, fmt.Sprintf("p%03d", (p+c*37)%persons))
+			}
+			var err error
+			got[c], err = s.Ensure(ctx, ids)
+			errs <- err
+		}()
+	}
+	for range creators {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p := range persons {
+		id := fmt.Sprintf("p%03d", p)
+		stored, err := s.Lookup(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := range creators {
+			if !bytes.Equal(got[c][id].Secret, stored.Secret) {
+				t.Fatalf("creator %d got another key for %s than the one stored", c, id)
+			}
+		}
+	}
+}

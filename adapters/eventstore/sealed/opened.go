@@ -17,7 +17,7 @@ import (
 // still there: an erasure makes the next read open the event again and
 // get the marker.
 type openedCache struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	entries map[eventstore.Position]openedEntry
 	ring    []eventstore.Position // insertion order, to evict the oldest
 	next    int
@@ -27,6 +27,24 @@ type openedEntry struct {
 	sealedLen int // the stored payload's length, a check that it is the same event
 	data      []byte
 	owners    []string
+	// erasures is the key store's count of erasures before the event was
+	// opened, where the key store keeps one (erasureCounter): while it is
+	// the same, no key can have gone, and the owners need no lookup.
+	erasures uint64
+	counted  bool
+}
+
+// erasureCounter is a key store that counts the erasures it has made, all
+// of them (the embedded one: one process owns it). One that cannot know of
+// every erasure (another process's) must not offer it.
+type erasureCounter interface{ Erasures() uint64 }
+
+// erasuresNow reads the key store's count, if it keeps one.
+func erasuresNow(keys personaldata.KeyStore) (uint64, bool) {
+	if c, ok := keys.(erasureCounter); ok {
+		return c.Erasures(), true
+	}
+	return 0, false
 }
 
 // openedCacheSize bounds the cache: enough for the subscribers to read a
@@ -41,11 +59,14 @@ func newOpenedCache(size int) *openedCache {
 // get returns the opened payload of the event at pos when it is cached and
 // none of its owners' keys has been erased since.
 func (c *openedCache) get(ctx context.Context, keys personaldata.KeyStore, pos eventstore.Position, sealedLen int) ([]byte, bool) {
-	c.mu.Lock()
+	c.mu.RLock()
 	e, ok := c.entries[pos]
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	if !ok || e.sealedLen != sealedLen {
 		return nil, false
+	}
+	if n, counted := erasuresNow(keys); counted && e.counted {
+		return e.data, n == e.erasures
 	}
 	for _, o := range e.owners {
 		if k, err := keys.Lookup(ctx, o); err != nil || k.Erased {
@@ -56,8 +77,9 @@ func (c *openedCache) get(ctx context.Context, keys personaldata.KeyStore, pos e
 }
 
 // put remembers an opened payload; owners are the persons whose keys
-// opened it (none erased).
-func (c *openedCache) put(pos eventstore.Position, sealedLen int, data []byte, owners []string) {
+// opened it (none erased), erasures and counted what erasuresNow said
+// before their keys were looked up.
+func (c *openedCache) put(pos eventstore.Position, sealedLen int, data []byte, owners []string, erasures uint64, counted bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[pos]; ok {
@@ -68,5 +90,5 @@ func (c *openedCache) put(pos eventstore.Position, sealedLen int, data []byte, o
 	}
 	c.ring[c.next] = pos
 	c.next = (c.next + 1) % len(c.ring)
-	c.entries[pos] = openedEntry{sealedLen: sealedLen, data: data, owners: owners}
+	c.entries[pos] = openedEntry{sealedLen: sealedLen, data: data, owners: owners, erasures: erasures, counted: counted}
 }

@@ -150,6 +150,7 @@ func (s *Store) open(ctx context.Context, e *eventstore.RecordedEvent) error {
 	}
 	var owners []string
 	erased := false
+	erasures, counted := erasuresNow(s.keys) // before any key is read
 	data, err := personaldata.Unseal(e.Data, func(owner string) (personaldata.Key, error) {
 		k, err := s.keys.Lookup(ctx, owner)
 		owners, erased = append(owners, owner), erased || k.Erased
@@ -159,7 +160,7 @@ func (s *Store) open(ctx context.Context, e *eventstore.RecordedEvent) error {
 		return fmt.Errorf("open event %s at position %d: %w", e.ID, e.Position, err)
 	}
 	if !erased { // what an erasure changed is not kept: it reads as erased anyway
-		s.opened.put(e.Position, len(e.Data), data, owners)
+		s.opened.put(e.Position, len(e.Data), data, owners, erasures, counted)
 	}
 	e.Data = data
 	return nil
