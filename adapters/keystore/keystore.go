@@ -127,22 +127,10 @@ func (s *Store) Lookup(_ context.Context, person string) (personaldata.Key, erro
 // Ensure returns the persons' keys, creating the missing ones in one synced
 // commit first.
 func (s *Store) Ensure(ctx context.Context, persons []string) (map[string]personaldata.Key, error) {
-	out := make(map[string]personaldata.Key, len(persons))
-	var missing []string
 	seen := s.writes.Load()
-	for _, p := range persons {
-		if _, done := out[p]; done {
-			continue
-		}
-		k, err := s.Lookup(ctx, p)
-		switch {
-		case err == nil:
-			out[p] = k
-		case errors.Is(err, personaldata.ErrNoKey):
-			missing = append(missing, p)
-		default:
-			return nil, err
-		}
+	out, missing, err := personaldata.LookupAll(persons, func(p string) (personaldata.Key, error) { return s.Lookup(ctx, p) })
+	if err != nil {
+		return nil, err
 	}
 	if len(missing) == 0 {
 		return out, nil

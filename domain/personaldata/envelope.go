@@ -76,6 +76,30 @@ type KeyStore interface {
 // ErrNoKey: the person never had a key (nothing of theirs was sealed).
 var ErrNoKey = errors.New("no key for this person")
 
+// LookupAll looks up each person once, for a KeyStore's Ensure: the keys
+// found, and the persons who have none yet, in order.
+func LookupAll(persons []string, lookup func(person string) (Key, error)) (map[string]Key, []string, error) {
+	found := make(map[string]Key, len(persons))
+	var missing []string
+	seen := make(map[string]bool, len(persons))
+	for _, p := range persons {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		k, err := lookup(p)
+		switch {
+		case err == nil:
+			found[p] = k
+		case errors.Is(err, ErrNoKey):
+			missing = append(missing, p)
+		default:
+			return nil, nil, err
+		}
+	}
+	return found, missing, nil
+}
+
 // Seal encrypts a value for its owner with the owner's key and a random
 // nonce from random, returning the envelope.
 func Seal(k Key, owner string, value json.RawMessage, random io.Reader) (json.RawMessage, error) {

@@ -79,8 +79,13 @@ func TestDecodeStepFastIsEncodingJSONs(t *testing.T) {
 		check(t, v)
 	}
 	// And byte edits at random.
-	r := rand.New(rand.NewPCG(7, 7))
-	alphabet := []byte(`{}[]",:\ ak_0-9ueKſ` + "\x00")
+	randomEdits(base, 7, `{}[]",:\ ak_0-9ueKſ`+"\x00", func(b string) { check(t, b) })
+}
+
+// randomEdits calls check with 5,000 copies of base, each with one to three
+// bytes replaced, removed or inserted at random (from alphabet).
+func randomEdits(base string, seed uint64, alphabet string, check func(string)) {
+	r := rand.New(rand.NewPCG(seed, seed))
 	for range 5000 {
 		b := []byte(base)
 		for range 1 + r.IntN(3) {
@@ -94,7 +99,7 @@ func TestDecodeStepFastIsEncodingJSONs(t *testing.T) {
 				b = append(b[:i], append([]byte{alphabet[r.IntN(len(alphabet))]}, b[i:]...)...)
 			}
 		}
-		check(t, string(b))
+		check(string(b))
 	}
 }
 
@@ -148,21 +153,5 @@ func TestDecodePlanOpeningFastIsEncodingJSONs(t *testing.T) {
 	for _, v := range variants {
 		check(t, v)
 	}
-	r := rand.New(rand.NewPCG(8, 8))
-	alphabet := []byte(`{}[]",:\ ak_0-9ueKſ.e` + "\x00")
-	for range 5000 {
-		b := []byte(base)
-		for range 1 + r.IntN(3) {
-			i := r.IntN(len(b))
-			switch r.IntN(3) {
-			case 0:
-				b[i] = alphabet[r.IntN(len(alphabet))]
-			case 1:
-				b = append(b[:i], b[i+1:]...)
-			default:
-				b = append(b[:i], append([]byte{alphabet[r.IntN(len(alphabet))]}, b[i:]...)...)
-			}
-		}
-		check(t, string(b))
-	}
+	randomEdits(base, 8, `{}[]",:\ ak_0-9ueKſ.e`+"\x00", func(b string) { check(t, b) })
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -123,23 +122,9 @@ func (k *KeyStore) Lookup(ctx context.Context, person string) (personaldata.Key,
 // Ensure returns the persons' keys, creating the missing ones first (in
 // parallel, each durable on the server before Ensure returns).
 func (k *KeyStore) Ensure(ctx context.Context, persons []string) (map[string]personaldata.Key, error) {
-	out := make(map[string]personaldata.Key, len(persons))
-	var missing []string
-	seen := make(map[string]bool, len(persons))
-	for _, p := range persons {
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		key, err := k.Lookup(ctx, p)
-		switch {
-		case err == nil:
-			out[p] = key
-		case errors.Is(err, personaldata.ErrNoKey):
-			missing = append(missing, p)
-		default:
-			return nil, err
-		}
+	out, missing, err := personaldata.LookupAll(persons, func(p string) (personaldata.Key, error) { return k.Lookup(ctx, p) })
+	if err != nil {
+		return nil, err
 	}
 	if len(missing) == 0 {
 		return out, nil
