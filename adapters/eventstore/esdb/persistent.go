@@ -132,15 +132,7 @@ func (s *Store) DeletePersistent(ctx context.Context, group string) error {
 }
 
 func (s *Store) deliverPersistent(ctx context.Context, sub *esdbclient.PersistentSubscription, filter eventstore.Filter, handle func(eventstore.RecordedEvent) error) (delivered bool, err error) {
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		select {
-		case <-s.closing:
-			_ = sub.Close()
-		case <-stop:
-		}
-	}()
+	defer s.closeOnClosing(sub)()
 	for {
 		e := sub.Recv()
 		switch {

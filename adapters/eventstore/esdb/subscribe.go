@@ -92,20 +92,25 @@ func (s *Store) isClosed() bool {
 	}
 }
 
-// deliver hands a subscription's events to the handler until it drops
-// (returning nil error: subscribe again from *skip) or must stop.
-func (s *Store) deliver(ctx context.Context, sub *esdbclient.Subscription, after eventstore.Position, filter eventstore.Filter, skip **esdbclient.Position, handle func(eventstore.RecordedEvent) error) (delivered bool, err error) {
-	// Recv blocks on the stream: closing the subscription unblocks it
-	// when the store closes.
-	stop := make(chan struct{})
-	defer close(stop)
+// closeOnClosing closes sub if the store closes before the returned stop
+// is called: a subscription's Recv blocks on its stream, and closing the
+// subscription is what unblocks it.
+func (s *Store) closeOnClosing(sub interface{ Close() error }) (stop func()) {
+	done := make(chan struct{})
 	go func() {
 		select {
 		case <-s.closing:
 			_ = sub.Close()
-		case <-stop:
+		case <-done:
 		}
 	}()
+	return func() { close(done) }
+}
+
+// deliver hands a subscription's events to the handler until it drops
+// (returning nil error: subscribe again from *skip) or must stop.
+func (s *Store) deliver(ctx context.Context, sub *esdbclient.Subscription, after eventstore.Position, filter eventstore.Filter, skip **esdbclient.Position, handle func(eventstore.RecordedEvent) error) (delivered bool, err error) {
+	defer s.closeOnClosing(sub)()
 	for {
 		e := sub.Recv()
 		switch {
