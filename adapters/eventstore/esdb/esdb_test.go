@@ -346,33 +346,10 @@ func TestSubscribeFiltersOnServer(t *testing.T) {
 func TestSubscriptionSurvivesServerRestart(t *testing.T) {
 	d := startDouble(t)
 	s := openStore(t, d.URL())
-	var mu sync.Mutex
-	var got []eventstore.RecordedEvent
-	seen := make(chan struct{}, 100)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- s.SubscribeAll(ctx, 0, eventstore.Filter{}, func(ev eventstore.RecordedEvent) error {
-			mu.Lock()
-			got = append(got, ev)
-			mu.Unlock()
-			seen <- struct{}{}
-			return nil
-		})
-	}()
+	rec := recordAll(t, s)
+	seen := rec.seen
 	appendRetrying := func(i int) {
-		e := newEvent("person.moved", i)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			_, err := s.Append(t.Context(), "person-1", eventstore.Any, e)
-			if err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("append %d never succeeded: %v", i, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		appendUntil(t, s, "person-1", eventstore.Any, newEvent("person.moved", i))
 	}
 	for i := range 5 {
 		appendRetrying(i)
@@ -395,12 +372,7 @@ func TestSubscriptionSurvivesServerRestart(t *testing.T) {
 	if again := d.Stats().Subscriptions - subscribed; again < 2 {
 		t.Fatalf("%d subscriptions started after the restart, want 2 (the index's and this one's)", again)
 	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("subscription returned %v", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := rec.stop()
 	for i, ev := range got {
 		if ev.Position != uint64(i+1) || ev.Revision != uint64(i) {
 			t.Fatalf("delivered %d: position %d revision %d", i, ev.Position, ev.Revision)
@@ -663,20 +635,8 @@ func TestOutageLongerThanDiscovery(t *testing.T) {
 	d := startDouble(t)
 	logs := &syncBuffer{}
 	s := openStore(t, d.URL()+"&maxDiscoverAttempts=2&discoveryInterval=20", WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
-	var mu sync.Mutex
-	var got []eventstore.RecordedEvent
-	seen := make(chan struct{}, 100)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- s.SubscribeAll(ctx, 0, eventstore.Filter{}, func(ev eventstore.RecordedEvent) error {
-			mu.Lock()
-			got = append(got, ev)
-			mu.Unlock()
-			seen <- struct{}{}
-			return nil
-		})
-	}()
+	rec := recordAll(t, s)
+	seen := rec.seen
 	e1, e2, e3 := newEvent("person.born", 1), newEvent("person.moved", 2), newEvent("person.moved", 3)
 	mustAppend(t, s, "person-1", eventstore.NoStream, e1)
 	<-seen
@@ -694,17 +654,7 @@ func TestOutageLongerThanDiscovery(t *testing.T) {
 	if err := d.Up(); err != nil {
 		t.Fatal(err)
 	}
-	var res eventstore.AppendResult
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if res, err = s.Append(t.Context(), "person-1", eventstore.Exact(0), e2); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("append after the outage: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	res := appendUntil(t, s, "person-1", eventstore.Exact(0), e2)
 	if res.NextRevision != 1 || res.Position != 2 {
 		t.Fatalf("append after the outage: %+v, want revision 1 at position 2", res)
 	}
@@ -716,18 +666,69 @@ func TestOutageLongerThanDiscovery(t *testing.T) {
 			t.Fatal("the subscription did not resume after the outage")
 		}
 	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("subscription returned %v", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := rec.stop()
 	if len(got) != 3 || got[0].ID != e1.ID || got[1].ID != e2.ID || got[2].ID != e3.ID || got[2].Position != 3 {
 		t.Fatalf("delivered %v", got)
 	}
 	wantStream(t, d, "person-1", ids(e1, e2, e3))
 	if !strings.Contains(logs.String(), "gave its connection up") {
 		t.Fatalf("the client library never gave up during the outage; log:\n%s", logs)
+	}
+}
+
+// recording is a subscription to the whole log keeping what it delivers;
+// seen ticks once per event.
+type recording struct {
+	t      *testing.T
+	seen   chan struct{}
+	cancel context.CancelFunc
+	done   chan error
+	mu     sync.Mutex
+	got    []eventstore.RecordedEvent
+}
+
+func recordAll(t *testing.T, s *Store) *recording {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	r := &recording{t: t, seen: make(chan struct{}, 100), cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		r.done <- s.SubscribeAll(ctx, 0, eventstore.Filter{}, func(ev eventstore.RecordedEvent) error {
+			r.mu.Lock()
+			r.got = append(r.got, ev)
+			r.mu.Unlock()
+			r.seen <- struct{}{}
+			return nil
+		})
+	}()
+	return r
+}
+
+// stop ends the subscription, which must end by its cancellation, and
+// returns what it delivered.
+func (r *recording) stop() []eventstore.RecordedEvent {
+	r.t.Helper()
+	r.cancel()
+	if err := <-r.done; !errors.Is(err, context.Canceled) {
+		r.t.Fatalf("subscription returned %v", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.got
+}
+
+// appendUntil appends, retrying for up to 10 s while the server is away.
+func appendUntil(t *testing.T, s *Store, stream string, exp eventstore.ExpectedRevision, e eventstore.Event) eventstore.AppendResult {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := s.Append(t.Context(), stream, exp, e)
+		if err == nil {
+			return res
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("append of %s to %s never succeeded: %v", e.ID, stream, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
