@@ -78,6 +78,16 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	reg := &register{people: map[string]catalogue.Person{}}
+	store, clk, svc := openService(t, func(*embedded.Store) situations.Register { return reg })
+	return &fixture{store: store, clock: clk, reg: reg, svc: svc}
+}
+
+// openService opens a store on a manual clock at 2026-03-01 09:00 UTC
+// and the sagas over it with the default catalogue and the register
+// register makes of the store.
+func openService(t *testing.T, register func(*embedded.Store) situations.Register) (*embedded.Store, *clock.Manual, *situations.Service) {
+	t.Helper()
 	clk := clock.NewManual(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	store, err := embedded.Open(t.TempDir(), embedded.WithClock(clk))
 	if err != nil {
@@ -88,12 +98,11 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := &register{people: map[string]catalogue.Person{}}
-	svc, err := situations.NewService(situations.Config{Store: store, Catalogue: cat, Register: reg, Clock: clk})
+	svc, err := situations.NewService(situations.Config{Store: store, Catalogue: cat, Register: register(store), Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{store: store, clock: clk, reg: reg, svc: svc}
+	return store, clk, svc
 }
 
 var (

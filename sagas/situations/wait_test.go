@@ -7,13 +7,11 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
 	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/domain/catalogue"
-	"lifesituations/domain/clock"
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/situation"
 	registerprojection "lifesituations/projections/register"
@@ -67,26 +65,16 @@ type lagFixture struct {
 
 func newLagFixture(t *testing.T) *lagFixture {
 	t.Helper()
-	clk := clock.NewManual(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	store, err := embedded.Open(t.TempDir(), embedded.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
 	proj, err := registerprojection.OpenProjection(filepath.Join(t.TempDir(), "register.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { proj.Close() })
-	cat, err := catalogue.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := &lagging{Projection: proj, store: store}
-	svc, err := situations.NewService(situations.Config{Store: store, Catalogue: cat, Register: reg, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var reg *lagging
+	store, _, svc := openService(t, func(store *embedded.Store) situations.Register {
+		reg = &lagging{Projection: proj, store: store}
+		return reg
+	})
 	return &lagFixture{t: t, store: store, reg: reg, svc: svc}
 }
 
