@@ -885,14 +885,29 @@ func (v *verifier) indexed(pos eventstore.Position, fp uint32, fps []uint32, wha
 	return true
 }
 
-// scanStreamIndex checks every stream index entry against the record it
-// points at, and notes each stream's last entry for the heads.
-func (v *verifier) scanStreamIndex(hs *hasher) (err error) {
-	it, err := v.snap.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixStream}, UpperBound: []byte{prefixStream + 1}})
+// each hands fn every key under prefix in the snapshot with its value
+// (read only when asked for), ticking the progress as it goes; it stops at
+// fn's first error.
+func (v *verifier) each(prefix byte, hs *hasher, fn func(key []byte, value func() ([]byte, error)) error) (err error) {
+	it, err := v.snap.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, it.Close()) }()
+	for valid := it.First(); valid; valid = it.Next() {
+		if err := v.tick(hs); err != nil {
+			return err
+		}
+		if err := fn(it.Key(), it.ValueAndErr); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// scanStreamIndex checks every stream index entry against the record it
+// points at, and notes each stream's last entry for the heads.
+func (v *verifier) scanStreamIndex(hs *hasher) error {
 	var (
 		stream  []byte
 		lastPos eventstore.Position
@@ -903,15 +918,11 @@ func (v *verifier) scanStreamIndex(hs *hasher) (err error) {
 		}
 		lastPos = 0
 	}
-	for valid := it.First(); valid; valid = it.Next() {
-		if err := v.tick(hs); err != nil {
-			return err
-		}
+	err := v.each(prefixStream, hs, func(key []byte, value func() ([]byte, error)) error {
 		v.indexEntries++
-		key := it.Key()
 		if len(key) < 2 || len(key) != 2+int(key[1])+8 {
 			v.addIndex(0, "stream index key %x is malformed", key)
-			continue
+			return nil
 		}
 		name := key[2 : 2+int(key[1])]
 		rev, _ := u64(key[2+int(key[1]):])
@@ -919,90 +930,79 @@ func (v *verifier) scanStreamIndex(hs *hasher) (err error) {
 			endStream()
 			stream = append(stream[:0], name...)
 		}
-		val, err := it.ValueAndErr()
+		val, err := value()
 		if err != nil {
 			return err
 		}
 		pos, err := u64(val)
 		if err != nil {
 			v.addIndex(0, "stream index entry %s@%d: %v", name, rev, err)
-			continue
+			return nil
 		}
 		lastPos = pos
 		if v.indexed(pos, v.fp(name, rev), v.fpStream, func() string { return fmt.Sprintf("the stream index entry %s@%d", name, rev) }) {
 			v.flags[pos] |= fStreamSeen
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	endStream()
-	return it.Error()
+	return nil
 }
 
 // scanIDIndex checks every event-id index entry against the record it
 // points at.
-func (v *verifier) scanIDIndex(hs *hasher) (err error) {
-	it, err := v.snap.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixID}, UpperBound: []byte{prefixID + 1}})
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, it.Close()) }()
-	for valid := it.First(); valid; valid = it.Next() {
-		if err := v.tick(hs); err != nil {
-			return err
-		}
+func (v *verifier) scanIDIndex(hs *hasher) error {
+	err := v.each(prefixID, hs, func(key []byte, value func() ([]byte, error)) error {
 		v.indexEntries++
-		key := it.Key()
 		if len(key) != 17 {
 			v.addIndex(0, "event-id index key %x is malformed", key)
-			continue
+			return nil
 		}
-		val, err := it.ValueAndErr()
+		val, err := value()
 		if err != nil {
 			return err
 		}
 		pos, rev, err := u64Pair(val)
 		if err != nil {
 			v.addIndex(0, "event-id index entry %s: %v", uuid.UUID(key[1:]), err)
-			continue
+			return nil
 		}
 		if v.indexed(pos, v.fp(key[1:], rev), v.fpID, func() string {
 			return fmt.Sprintf("the event-id index entry %s (revision %d)", uuid.UUID(key[1:]), rev)
 		}) {
 			v.flags[pos] |= fIDSeen
 		}
-	}
-	return it.Error()
+		return nil
+	})
+	return err
 }
 
 // scanHeads checks every stream head against the stream's last record.
-func (v *verifier) scanHeads(hs *hasher) (err error) {
-	it, err := v.snap.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixHead}, UpperBound: []byte{prefixHead + 1}})
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, it.Close()) }()
-	for valid := it.First(); valid; valid = it.Next() {
-		if err := v.tick(hs); err != nil {
-			return err
-		}
-		stream := it.Key()[1:]
-		val, err := it.ValueAndErr()
+func (v *verifier) scanHeads(hs *hasher) error {
+	err := v.each(prefixHead, hs, func(key []byte, value func() ([]byte, error)) error {
+		stream := key[1:]
+		val, err := value()
 		if err != nil {
 			return err
 		}
 		last, pos, err := u64Pair(val)
 		if err != nil {
 			v.addIndex(0, "the head of stream %s: %v", stream, err)
-			continue
+			return nil
 		}
 		if !v.indexed(pos, v.fp(stream, last), v.fpStream, func() string { return fmt.Sprintf("the head of stream %s (revision %d)", stream, last) }) {
-			continue
+			return nil
 		}
 		v.flags[pos] |= fHeadSeen
 		if v.flags[pos]&fLastOfStream == 0 {
 			v.flags[pos] |= fHeadNotLast
 		}
-	}
-	return it.Error()
+		return nil
+	})
+	return err
 }
 
 // unindexed reports the records that an index leaves out.
