@@ -301,19 +301,6 @@ func (s *Store) remember(person string, k personaldata.Key) {
 	if s.erasing[person] {
 		return
 	}
-	// Only the secret is kept: a ready AES-GCM cipher holds 784 bytes, about
-	// 100 MiB over a full cache, while making one again costs 0.6 us, paid
-	// rarely since readers share what they opened (sealed's cache).
-	k = personaldata.Key{Secret: k.Secret, Erased: k.Erased}
-	if len(s.cache) >= s.maxCache {
-		drop := max(s.maxCache/8, 1)
-		for p := range s.cache {
-			if drop == 0 {
-				break
-			}
-			delete(s.cache, p)
-			drop--
-		}
-	}
-	s.cache[person] = k
+	personaldata.MakeRoom(s.cache, s.maxCache)
+	s.cache[person] = k.Cacheable()
 }

@@ -76,6 +76,27 @@ type KeyStore interface {
 // ErrNoKey: the person never had a key (nothing of theirs was sealed).
 var ErrNoKey = errors.New("no key for this person")
 
+// Cacheable is the key as a key store keeps it in memory: the secret
+// without its ready cipher, which holds 784 bytes (about 100 MiB over a
+// cache of 131,072 persons) while making one again costs 0.6 us.
+func (k Key) Cacheable() Key { return Key{Secret: k.Secret, Erased: k.Erased} }
+
+// MakeRoom drops an arbitrary eighth of a key store's cache once it holds
+// limit entries (map order), which is enough for a log read in order.
+func MakeRoom[V any](cache map[string]V, limit int) {
+	if len(cache) < limit {
+		return
+	}
+	drop := max(limit/8, 1)
+	for p := range cache {
+		if drop == 0 {
+			break
+		}
+		delete(cache, p)
+		drop--
+	}
+}
+
 // LookupAll looks up each person once, for a KeyStore's Ensure: the keys
 // found, and the persons who have none yet, in order.
 func LookupAll(persons []string, lookup func(person string) (Key, error)) (map[string]Key, []string, error) {

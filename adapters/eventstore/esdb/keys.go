@@ -287,15 +287,6 @@ func (k *KeyStore) remember(person string, key personaldata.Key, gen uint64) {
 	if c, ok := k.cache[person]; ok && c.key.Erased {
 		return
 	}
-	if len(k.cache) >= k.maxCache {
-		drop := max(k.maxCache/8, 1)
-		for p := range k.cache {
-			if drop == 0 {
-				break
-			}
-			delete(k.cache, p)
-			drop--
-		}
-	}
-	k.cache[person] = cachedKey{key: key, until: k.now().Add(k.ttl)}
+	personaldata.MakeRoom(k.cache, k.maxCache)
+	k.cache[person] = cachedKey{key: key.Cacheable(), until: k.now().Add(k.ttl)}
 }
