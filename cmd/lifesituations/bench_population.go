@@ -409,11 +409,7 @@ wait:
 		}
 	}
 	elapsed := time.Since(t)
-	last, err := b.store.LastPosition(ctx)
-	if err != nil {
-		return err
-	}
-	counts, err := popCountLog(ctx, b.store, loaded, last)
+	counts, last, err := b.countSince(ctx, loaded)
 	if err != nil {
 		return err
 	}
@@ -527,11 +523,7 @@ func (b *popBench) year(ctx context.Context) error {
 			b.logf("day %d/%d: %d registry events, %s", i+1, b.cfg.days, s.events, s.total.Round(time.Millisecond))
 		}
 	}
-	to, err := b.store.LastPosition(ctx)
-	if err != nil {
-		return err
-	}
-	counts, err := popCountLog(ctx, b.store, from, to)
+	counts, _, err := b.countSince(ctx, from)
 	if err != nil {
 		return err
 	}
@@ -631,11 +623,7 @@ func (b *popBench) burstPhase(ctx context.Context) error {
 		return err
 	}
 	elapsed := time.Since(t)
-	to, err := b.store.LastPosition(ctx)
-	if err != nil {
-		return err
-	}
-	counts, err := popCountLog(ctx, b.store, from, to)
+	counts, _, err := b.countSince(ctx, from)
 	if err != nil {
 		return err
 	}
@@ -950,6 +938,17 @@ type popLogCounts struct {
 	types    map[string]int
 	kinds    map[string]int // situations opened, by kind
 	outcomes map[string]int // steps decided, by outcome
+}
+
+// countSince counts what the log holds after from, up to its last
+// position now, which it returns.
+func (b *popBench) countSince(ctx context.Context, from eventstore.Position) (popLogCounts, eventstore.Position, error) {
+	last, err := b.store.LastPosition(ctx)
+	if err != nil {
+		return popLogCounts{}, 0, err
+	}
+	counts, err := popCountLog(ctx, b.store, from, last)
+	return counts, last, err
 }
 
 func popCountLog(ctx context.Context, store eventstore.Store, after, upTo eventstore.Position) (popLogCounts, error) {
