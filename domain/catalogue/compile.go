@@ -18,6 +18,7 @@ type expr struct {
 
 	prg       cel.Program
 	eventRefs []fieldRef
+	short     shortcut
 }
 
 // fieldRef is a constant field of `event` an expression reads.
@@ -78,7 +79,8 @@ func (c *compiler) compile(env *cel.Env, e *expr, want []types.Kind) *cel.Type {
 		return cel.DynType
 	}
 	c.inspect(checked, e)
-	prg, err := env.Program(checked, programOptions()...)
+	e.short = shortcutOf(checked)
+	prg, err := env.Program(checked, programOptions(env, checked)...)
 	if err != nil {
 		c.probs.add(e.at(1), e.ctx, "%v", err)
 		return cel.DynType

@@ -9,11 +9,18 @@ import (
 
 // Match reports whether the event meets the situation's trigger condition.
 func Match(sit *Situation, in Input) (bool, error) {
+	if sit != nil && sit.cat != nil && sit.condition == nil && in.EventDate != "" {
+		// No condition: only the date given can fail, as newEvaluation
+		// would check it.
+		if _, err := parseDate(in.EventDate); err == nil {
+			return true, nil
+		}
+	}
 	ev, err := newEvaluation(sit, in)
 	if err != nil {
 		return false, err
 	}
-	return ev.evalBool(sit.condition, ev.vars(nil), ev.recorder(nil))
+	return ev.evalBool(sit.condition, ev.newActivation(nil, ev.recorder(nil)))
 }
 
 // Decide evaluates every step of the situation for the event: which steps
@@ -30,8 +37,8 @@ func Decide(sit *Situation, in Input) (Decision, error) {
 		return Decision{}, err
 	}
 	rec := ev.recorder(nil)
-	base := ev.vars(nil)
-	ok, err := ev.evalBool(sit.condition, base, rec)
+	base := ev.newActivation(nil, rec)
+	ok, err := ev.evalBool(sit.condition, base)
 	if err != nil {
 		return Decision{}, fmt.Errorf("situation %q: %w", sit.ID, err)
 	}
@@ -39,23 +46,23 @@ func Decide(sit *Situation, in Input) (Decision, error) {
 		return Decision{}, fmt.Errorf("situation %q, event %s: %w", sit.ID, in.EventID, ErrNotTriggered)
 	}
 	d := ev.header()
-	if d.Applicant, err = ev.evalString(sit.applicant, base, rec); err != nil {
+	if d.Applicant, err = ev.evalString(sit.applicant, base); err != nil {
 		return Decision{}, fmt.Errorf("situation %q: %w", sit.ID, err)
 	}
 	beneficiary := ""
 	if sit.beneficiary != nil {
-		if beneficiary, err = ev.evalString(sit.beneficiary, base, rec); err != nil {
+		if beneficiary, err = ev.evalString(sit.beneficiary, base); err != nil {
 			return Decision{}, fmt.Errorf("situation %q: %w", sit.ID, err)
 		}
 	}
 	d.Participants = []string{d.Applicant}
 	if sit.participants != nil {
-		if d.Participants, err = ev.evalIDs(sit.participants, base, rec); err != nil {
+		if d.Participants, err = ev.evalIDs(sit.participants, base); err != nil {
 			return Decision{}, fmt.Errorf("situation %q: %w", sit.ID, err)
 		}
 	}
 	if sit.withdraws != nil {
-		if d.WithdrawDraftsOf, err = ev.evalIDs(sit.withdraws, base, rec); err != nil {
+		if d.WithdrawDraftsOf, err = ev.evalIDs(sit.withdraws, base); err != nil {
 			return Decision{}, fmt.Errorf("situation %q: %w", sit.ID, err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 
-	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/common/types/traits"
@@ -20,6 +19,13 @@ type evaluation struct {
 	people    map[string]Person
 	eventDate string
 	today     string
+
+	eventDateVal ref.Val
+	// noParent is the empty parent of a step that is not a follow-up.
+	noParent map[string]any
+	// adapted holds people as CEL values, made on first use: a lookup is
+	// then a map access rather than a reflected one plus a conversion.
+	adapted map[string]any
 }
 
 func newEvaluation(sit *Situation, in Input) (*evaluation, error) {
@@ -31,18 +37,20 @@ func newEvaluation(sit *Situation, in Input) (*evaluation, error) {
 		data = map[string]any{}
 	}
 	ev := &evaluation{
-		sit:    sit,
-		cat:    sit.cat,
-		in:     in,
-		data:   data,
-		people: normalizePeople(in.People),
+		sit:      sit,
+		cat:      sit.cat,
+		in:       in,
+		data:     data,
+		people:   normalizePeople(in.People),
+		noParent: map[string]any{},
 	}
 	if !in.Today.IsZero() {
 		ev.today = formatDate(dayOf(in.Today))
 	}
 	date := in.EventDate
 	if date == "" {
-		d, err := ev.evalString(sit.date, ev.vars(nil), ev.recorder(nil))
+		ev.setEventDate("")
+		d, err := ev.evalString(sit.date, ev.newActivation(nil, ev.recorder(nil)))
 		if err != nil {
 			return nil, fmt.Errorf("event date: %w", err)
 		}
@@ -51,35 +59,35 @@ func newEvaluation(sit *Situation, in Input) (*evaluation, error) {
 	if _, err := parseDate(date); err != nil {
 		return nil, fmt.Errorf("situation %q: event date: %w", sit.ID, err)
 	}
-	ev.eventDate = date
+	ev.setEventDate(date)
 	return ev, nil
+}
+
+func (ev *evaluation) setEventDate(date string) {
+	ev.eventDate, ev.eventDateVal = date, types.String(date)
 }
 
 func (ev *evaluation) recorder(seed []ParamUse) *recorder {
 	return &recorder{cat: ev.cat, date: ev.eventDate, uses: append([]ParamUse(nil), seed...)}
 }
 
-// vars are the base variables; each phase adds to a copy.
-func (ev *evaluation) vars(parent map[string]any) map[string]any {
-	if parent == nil {
-		parent = map[string]any{}
+// celPeople is people as the expressions see them.
+func (ev *evaluation) celPeople() map[string]any {
+	if ev.adapted == nil {
+		ev.adapted = make(map[string]any, len(ev.people))
+		for id, p := range ev.people {
+			ev.adapted[id] = ev.cat.adapter.NativeToValue(p)
+		}
 	}
-	return map[string]any{
-		varEvent:     ev.data,
-		varEventDate: ev.eventDate,
-		varPeople:    ev.people,
-		varParent:    parent,
-		varItem:      types.NullValue,
-	}
+	return ev.adapted
 }
 
-func (ev *evaluation) eval(e *expr, vars map[string]any, rec *recorder) (ref.Val, error) {
+func (ev *evaluation) eval(e *expr, act *activation) (ref.Val, error) {
 	if e.prg == nil {
 		return nil, fmt.Errorf("%s:%d: %s: not compiled", e.pos.file, e.lineOf(1), e.ctx)
 	}
-	act, err := cel.FunctionVars(vars, map[string]cel.LateBoundFunction{"param": rec.celParam})
-	if err != nil {
-		return nil, fmt.Errorf("%s: binding variables: %w", e.ctx, err)
+	if v, ok := e.short.eval(act); ok {
+		return v, nil
 	}
 	out, _, err := e.prg.Eval(act)
 	if err != nil {
@@ -88,11 +96,11 @@ func (ev *evaluation) eval(e *expr, vars map[string]any, rec *recorder) (ref.Val
 	return out, nil
 }
 
-func (ev *evaluation) evalBool(e *expr, vars map[string]any, rec *recorder) (bool, error) {
+func (ev *evaluation) evalBool(e *expr, act *activation) (bool, error) {
 	if e == nil {
 		return true, nil
 	}
-	v, err := ev.eval(e, vars, rec)
+	v, err := ev.eval(e, act)
 	if err != nil {
 		return false, err
 	}
@@ -103,8 +111,8 @@ func (ev *evaluation) evalBool(e *expr, vars map[string]any, rec *recorder) (boo
 	return bool(b), nil
 }
 
-func (ev *evaluation) evalString(e *expr, vars map[string]any, rec *recorder) (string, error) {
-	v, err := ev.eval(e, vars, rec)
+func (ev *evaluation) evalString(e *expr, act *activation) (string, error) {
+	v, err := ev.eval(e, act)
 	if err != nil {
 		return "", err
 	}
@@ -115,8 +123,8 @@ func (ev *evaluation) evalString(e *expr, vars map[string]any, rec *recorder) (s
 	return string(s), nil
 }
 
-func (ev *evaluation) evalList(e *expr, vars map[string]any, rec *recorder) ([]any, error) {
-	v, err := ev.eval(e, vars, rec)
+func (ev *evaluation) evalList(e *expr, act *activation) ([]any, error) {
+	v, err := ev.eval(e, act)
 	if err != nil {
 		return nil, err
 	}
@@ -128,8 +136,8 @@ func (ev *evaluation) evalList(e *expr, vars map[string]any, rec *recorder) ([]a
 }
 
 // evalIDs evaluates a list of person ids, dropping repeats and keeping order.
-func (ev *evaluation) evalIDs(e *expr, vars map[string]any, rec *recorder) ([]string, error) {
-	l, err := ev.evalList(e, vars, rec)
+func (ev *evaluation) evalIDs(e *expr, act *activation) ([]string, error) {
+	l, err := ev.evalList(e, act)
 	if err != nil {
 		return nil, err
 	}
@@ -204,26 +212,26 @@ type stepScope struct {
 // one per item of its for_each.
 func (ev *evaluation) step(st *Step, sc stepScope) ([]StepDecision, error) {
 	eff := &st.eff
-	base := ev.vars(sc.parent)
 	rec := ev.recorder(nil)
-	applies, err := ev.evalBool(eff.appliesWhen, base, rec)
+	base := ev.newActivation(sc.parent, rec)
+	applies, err := ev.evalBool(eff.appliesWhen, base)
 	if err != nil || !applies {
 		return nil, err
 	}
 	if eff.forEach == nil {
-		d, err := ev.instance(st, sc, base, rec.uses, nil, false, 0)
+		d, err := ev.instance(st, sc, sc.parent, rec.uses, nil, false, 0)
 		if err != nil {
 			return nil, err
 		}
 		return []StepDecision{d}, nil
 	}
-	items, err := ev.evalList(eff.forEach, base, rec)
+	items, err := ev.evalList(eff.forEach, base)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]StepDecision, 0, len(items))
 	for i, item := range items {
-		d, err := ev.instance(st, sc, base, rec.uses, item, true, i)
+		d, err := ev.instance(st, sc, sc.parent, rec.uses, item, true, i)
 		if err != nil {
 			return nil, err
 		}
@@ -246,14 +254,11 @@ func itemKey(item any, index int) string {
 	return fmt.Sprint(index + 1)
 }
 
-func (ev *evaluation) instance(st *Step, sc stepScope, base map[string]any, seed []ParamUse, item any, each bool, index int) (StepDecision, error) {
+func (ev *evaluation) instance(st *Step, sc stepScope, parent map[string]any, seed []ParamUse, item any, each bool, index int) (StepDecision, error) {
 	eff := &st.eff
 	svc := st.Service
 	rec := ev.recorder(seed)
-	vars := make(map[string]any, len(base)+8)
-	for k, v := range base {
-		vars[k] = v
-	}
+	act := ev.newActivation(parent, rec)
 	d := StepDecision{
 		Key:        sc.keyPrefix + st.ID,
 		Step:       sc.pathPrefix + st.ID,
@@ -268,22 +273,22 @@ func (ev *evaluation) instance(st *Step, sc stepScope, base map[string]any, seed
 		OnExpiry:   eff.onExpiry,
 	}
 	if each {
-		vars[varItem] = item
+		act.item = item
 		d.Item = item
 		d.Key += "[" + itemKey(item, index) + "]"
 	}
 	d.Applicant = sc.applicant
 	if eff.applicant != nil {
-		a, err := ev.evalString(eff.applicant, vars, rec)
+		a, err := ev.evalString(eff.applicant, act)
 		if err != nil {
 			return d, err
 		}
 		d.Applicant = a
 	}
-	vars[varApplicant] = d.Applicant
+	act.applicant = types.String(d.Applicant)
 	d.Beneficiary = sc.beneficiary
 	if eff.beneficiary != nil {
-		b, err := ev.evalString(eff.beneficiary, vars, rec)
+		b, err := ev.evalString(eff.beneficiary, act)
 		if err != nil {
 			return d, err
 		}
@@ -292,23 +297,25 @@ func (ev *evaluation) instance(st *Step, sc stepScope, base map[string]any, seed
 	if d.Beneficiary == "" {
 		d.Beneficiary = d.Applicant
 	}
-	vars[varBeneficiary] = d.Beneficiary
+	act.beneficiary = types.String(d.Beneficiary)
+	if len(eff.lets) > 0 {
+		act.lets = make([]letValue, 0, len(eff.lets))
+		d.Values = make(map[string]any, len(eff.lets))
+	}
 	for _, b := range eff.lets {
-		v, err := ev.eval(b.e, vars, rec)
+		v, err := ev.eval(b.e, act)
 		if err != nil {
 			return d, err
 		}
-		vars[b.name] = v
-		if d.Values == nil {
-			d.Values = map[string]any{}
-		}
-		d.Values[b.name] = native(v)
+		plain := native(v)
+		act.lets = append(act.lets, letValue{name: b.name, val: v, plain: plain})
+		d.Values[b.name] = plain
 	}
-	if err := ev.judge(&d, eff, vars, rec); err != nil {
+	if err := ev.judge(&d, eff, act); err != nil {
 		return d, err
 	}
 	if d.Outcome != OutcomeRejected {
-		if err := ev.fill(&d, st, vars, rec); err != nil {
+		if err := ev.fill(&d, st, act, rec); err != nil {
 			return d, err
 		}
 	}
@@ -318,26 +325,26 @@ func (ev *evaluation) instance(st *Step, sc stepScope, base map[string]any, seed
 
 // judge evaluates every rule (a rejection lists every failed criterion, not
 // just the first) and every note, and sets the outcome.
-func (ev *evaluation) judge(d *StepDecision, eff *effective, vars map[string]any, rec *recorder) error {
+func (ev *evaluation) judge(d *StepDecision, eff *effective, act *activation) error {
 	rejected := false
 	for _, r := range eff.rules {
-		ok, err := ev.evalBool(r.condition, vars, rec)
+		ok, err := ev.evalBool(r.condition, act)
 		if err != nil {
 			return err
 		}
 		d.Rules = append(d.Rules, RuleCheck{Rule: r.id, Passed: ok, LegalBasis: r.legalBasis})
 		if !ok {
 			rejected = true
-			d.Reasons = append(d.Reasons, Reason{Kind: ReasonRule, Rule: r.id, Text: fillText(r.reason, vars), LegalBasis: r.legalBasis})
+			d.Reasons = append(d.Reasons, Reason{Kind: ReasonRule, Rule: r.id, Text: fillText(r.reason, act.textValue), LegalBasis: r.legalBasis})
 		}
 	}
 	for _, n := range eff.notes {
-		ok, err := ev.evalBool(n.condition, vars, rec)
+		ok, err := ev.evalBool(n.condition, act)
 		if err != nil {
 			return err
 		}
 		if ok {
-			d.Reasons = append(d.Reasons, Reason{Kind: ReasonNote, Text: fillText(n.text, vars), LegalBasis: n.legalBasis})
+			d.Reasons = append(d.Reasons, Reason{Kind: ReasonNote, Text: fillText(n.text, act.textValue), LegalBasis: n.legalBasis})
 		}
 	}
 	switch {
@@ -355,15 +362,15 @@ func (ev *evaluation) judge(d *StepDecision, eff *effective, vars map[string]any
 
 // fill computes what a step that goes ahead carries: pre-filled fields,
 // editable fields, deadline, reminders and follow-ups.
-func (ev *evaluation) fill(d *StepDecision, st *Step, vars map[string]any, rec *recorder) error {
+func (ev *evaluation) fill(d *StepDecision, st *Step, act *activation, rec *recorder) error {
 	eff := &st.eff
-	d.Prefill = map[string]any{}
+	d.Prefill = make(map[string]any, len(eff.prefill))
 	for _, b := range eff.prefill {
-		v, err := ev.eval(b.e, vars, rec)
+		v, err := ev.evalPlain(b.e, act)
 		if err != nil {
 			return err
 		}
-		d.Prefill[b.name] = native(v)
+		d.Prefill[b.name] = v
 	}
 	for _, f := range st.Service.Editable {
 		d.Editable = append(d.Editable, f.Name)

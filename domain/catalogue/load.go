@@ -93,6 +93,7 @@ func link(pr *parsed, probs *problems) (*Catalogue, error) {
 		return nil, err
 	}
 	cat.validateEnv = venv
+	cat.adapter = e.base.CELTypeAdapter()
 	c := &compiler{probs: probs, params: cat.params}
 	l := &linker{cat: cat, c: c, e: e, probs: probs}
 

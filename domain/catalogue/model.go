@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
 )
 
 // Text is a citizen-facing text in Russian and English.
@@ -58,6 +59,8 @@ type Catalogue struct {
 	services    map[string]*Service
 	params      map[string]*Parameter
 	validateEnv *cel.Env
+	// adapter turns Go values into CEL ones as the decision programs do.
+	adapter types.Adapter
 }
 
 // Version is the catalogue version its files declare.

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types/ref"
@@ -46,26 +47,66 @@ func (c *compiler) checkPlaceholders(env *cel.Env, t Text, at *expr, what string
 	}
 }
 
-// fillText replaces the placeholders of t with the values of vars.
-func fillText(t Text, vars map[string]any) Text {
+// fillText replaces the placeholders of t with the values lookup finds.
+func fillText(t Text, lookup func(name string) (any, bool)) Text {
 	if !strings.Contains(t.RU, "{{") && !strings.Contains(t.EN, "{{") {
 		return t
 	}
-	return Text{RU: fill(t.RU, vars, "ru"), EN: fill(t.EN, vars, "en")}
+	return Text{RU: fill(t.RU, lookup, "ru"), EN: fill(t.EN, lookup, "en")}
 }
 
-func fill(s string, vars map[string]any, lang string) string {
-	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
-		name := placeholder.FindStringSubmatch(m)[1]
-		v, ok := vars[name]
+// fill replaces each placeholder whose name lookup finds by its value and
+// leaves the others as written.
+func fill(s string, lookup func(name string) (any, bool), lang string) string {
+	var b strings.Builder
+	for _, seg := range templateOf(s) {
+		if seg.name == "" {
+			b.WriteString(seg.text)
+			continue
+		}
+		v, ok := lookup(seg.name)
 		if !ok {
-			return m
+			b.WriteString(seg.text)
+			continue
 		}
 		if r, ok := v.(ref.Val); ok {
 			v = native(r)
 		}
-		return formatValue(v, lang)
-	})
+		b.WriteString(formatValue(v, lang))
+	}
+	return b.String()
+}
+
+// segment is a piece of a text: literal text, or a placeholder with the
+// name it refers to and its text as written.
+type segment struct {
+	text string
+	name string
+}
+
+// templates caches texts split into segments: a catalogue's texts are few
+// and fixed, and matching the placeholder expression on every decision
+// cost more than the rest of filling them.
+var templates sync.Map // string → []segment
+
+func templateOf(s string) []segment {
+	if t, ok := templates.Load(s); ok {
+		return t.([]segment)
+	}
+	var segs []segment
+	last := 0
+	for _, m := range placeholder.FindAllStringSubmatchIndex(s, -1) {
+		if m[0] > last {
+			segs = append(segs, segment{text: s[last:m[0]]})
+		}
+		segs = append(segs, segment{text: s[m[0]:m[1]], name: s[m[2]:m[3]]})
+		last = m[1]
+	}
+	if last < len(s) {
+		segs = append(segs, segment{text: s[last:]})
+	}
+	templates.Store(s, segs)
+	return segs
 }
 
 func formatValue(v any, lang string) string {

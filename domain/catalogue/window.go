@@ -21,11 +21,12 @@ func InWindow(sit *Situation, eventDate string, today time.Time) (bool, error) {
 // EventDate computes the life event's date from the trigger's data with the
 // situation's trigger date expression (e.g. a birth's birth_date).
 func (s *Situation) EventDate(data map[string]any) (string, error) {
-	ev := &evaluation{sit: s, cat: s.cat, data: map[string]any{}, people: map[string]Person{}}
+	ev := &evaluation{sit: s, cat: s.cat, data: map[string]any{}, people: map[string]Person{}, noParent: map[string]any{}}
 	if m, ok := normalizeData(data).(map[string]any); ok {
 		ev.data = m
 	}
-	d, err := ev.evalString(s.date, ev.vars(nil), ev.recorder(nil))
+	ev.setEventDate("")
+	d, err := ev.evalString(s.date, ev.newActivation(nil, ev.recorder(nil)))
 	if err != nil {
 		return "", fmt.Errorf("situation %q: event date: %w", s.ID, err)
 	}

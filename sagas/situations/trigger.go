@@ -74,7 +74,7 @@ func (s *Service) open(ctx context.Context, sit *catalogue.Situation, ev eventst
 		return o, nil
 	}
 	decider := firstPersonID(data)
-	in.Today = ev.Metadata.RecordedAt.In(s.location(decider, data))
+	in.Today = ev.Metadata.RecordedAt.In(s.location(decider, data, people))
 	if ok, err := catalogue.InWindow(sit, eventDate, in.Today); err != nil {
 		return o, err
 	} else if !ok {
@@ -211,12 +211,22 @@ func firstPersonID(data map[string]any) string {
 	return ""
 }
 
-// location is the time zone the event names (a birth's) or the person's.
-func (s *Service) location(person string, data map[string]any) *time.Location {
+// location is the time zone the event names (a birth's) or the person's,
+// from the facts just gathered when they hold the person (rather than a
+// second read of the register).
+func (s *Service) location(person string, data map[string]any, people map[string]catalogue.Person) *time.Location {
 	if name, _ := data["time_zone"].(string); name != "" {
-		if loc, err := time.LoadLocation(name); err == nil {
+		if loc, ok := loadLocation(name); ok {
 			return loc
 		}
+	}
+	if p, ok := people[person]; ok {
+		if p.TimeZone != "" {
+			if loc, ok := loadLocation(p.TimeZone); ok {
+				return loc
+			}
+		}
+		return time.UTC
 	}
 	return s.locationOf(person)
 }
