@@ -58,8 +58,13 @@ type Store struct {
 	erasures atomic.Uint64
 
 	mu       sync.RWMutex
-	cache    map[string]personaldata.Key
+	cache    map[string]personaldata.Key // without their ciphers (Key.Cacheable)
 	maxCache int
+	// ready is the keys used lately with their ciphers made: a person's
+	// key seals and opens a burst of events within moments, and making
+	// the cipher for each event cost more than sealing its values. Few,
+	// for a cipher's memory.
+	ready map[string]personaldata.Key
 	// erasing: persons erased (or being erased) by this process, so that a
 	// lookup that read the old key just before never caches it after.
 	erasing map[string]bool
@@ -94,7 +99,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the key store in %s: %w", dir, err)
 	}
-	s := &Store{db: db, random: rand.Reader, cache: map[string]personaldata.Key{}, maxCache: 1 << 17, erasing: map[string]bool{}}
+	s := &Store{db: db, random: rand.Reader, cache: map[string]personaldata.Key{}, maxCache: 1 << 17, erasing: map[string]bool{},
+		ready: map[string]personaldata.Key{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -108,10 +114,13 @@ func OpenIn(data string, opts ...Option) (*Store, error) {
 
 func rowKey(person string) []byte { return append([]byte("k/"), person...) }
 
-// Lookup returns a person's key.
+// readySize bounds the keys kept with their ciphers (784 bytes each).
+const readySize = 4096
+
+// Lookup returns a person's key, its cipher made.
 func (s *Store) Lookup(_ context.Context, person string) (personaldata.Key, error) {
 	if k, ok := s.cached(person); ok {
-		return k, nil
+		return s.makeReady(person, k)
 	}
 	k, ok, err := s.read(person)
 	if err != nil {
@@ -217,6 +226,7 @@ func (s *Store) tombstone(person string, row []byte) error {
 	s.mu.Lock()
 	s.erasing[person] = true
 	delete(s.cache, person)
+	delete(s.ready, person)
 	s.mu.Unlock()
 	if k.Erased {
 		return nil
@@ -289,8 +299,35 @@ func (s *Store) cached(person string) (personaldata.Key, bool) {
 	if s.erasing[person] {
 		return personaldata.Key{Erased: true}, true
 	}
+	if k, ok := s.ready[person]; ok {
+		return k, true
+	}
 	k, ok := s.cache[person]
 	return k, ok
+}
+
+// makeReady returns a cached key with its cipher, keeping it so among the
+// keys used lately.
+func (s *Store) makeReady(person string, k personaldata.Key) (personaldata.Key, error) {
+	if k.Erased || k.HasCipher() {
+		return k, nil
+	}
+	k, err := k.Ready()
+	if err != nil {
+		return personaldata.Key{}, fmt.Errorf("the key of %s: %w", person, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.erasing[person] {
+		s.keepReady(person, k)
+	}
+	return k, nil
+}
+
+// keepReady keeps a key with its cipher; the caller holds mu.
+func (s *Store) keepReady(person string, k personaldata.Key) {
+	personaldata.MakeRoom(s.ready, min(readySize, s.maxCache))
+	s.ready[person] = k
 }
 
 // remember caches a key; a full cache drops an arbitrary eighth of itself
@@ -303,4 +340,7 @@ func (s *Store) remember(person string, k personaldata.Key) {
 	}
 	personaldata.MakeRoom(s.cache, s.maxCache)
 	s.cache[person] = k.Cacheable()
+	if k.HasCipher() {
+		s.keepReady(person, k)
+	}
 }

@@ -183,3 +183,31 @@ func TestConcurrentEnsureAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupGivesReadyKeysUntilErased: a key looked up comes with its
+// cipher (kept among the keys used lately), and reads as erased as soon as
+// it is erased, whichever of the caches held it.
+func TestLookupGivesReadyKeysUntilErased(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, t.TempDir(), keystore.WithCacheSize(4))
+	defer s.Close()
+	persons := []string{"a", "b", "c", "d", "e", "f"}
+	keys, err := s.Ensure(ctx, persons)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range persons {
+		k, err := s.Lookup(ctx, p)
+		if err != nil || !k.HasCipher() || !bytes.Equal(k.Secret, keys[p].Secret) {
+			t.Fatalf("lookup of %s: %v %v", p, k.HasCipher(), err)
+		}
+	}
+	for _, p := range persons {
+		if err := s.Erase(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if k, err := s.Lookup(ctx, p); err != nil || !k.Erased || k.Secret != nil {
+			t.Fatalf("lookup of %s after its erasure: %+v %v", p, k, err)
+		}
+	}
+}

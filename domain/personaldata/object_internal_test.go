@@ -27,8 +27,8 @@ func TestDecodeObjectAgreesWithEncodingJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := map[string]json.RawMessage{}
-		for _, m := range o.members {
-			got[m.key] = m.val
+		for i := range o.members {
+			got[o.key(i)] = o.val(i)
 		}
 		if len(got) != len(want) {
 			t.Errorf("%s: %d members, encoding/json finds %d", in, len(got), len(want))

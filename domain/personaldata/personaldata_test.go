@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -163,5 +164,84 @@ func TestSealThenUnsealGivesTheBytesBack(t *testing.T) {
 	}
 	if !bytes.Equal(out, in) {
 		t.Fatalf("got  %s\nwant %s", out, in)
+	}
+}
+
+// TestFindThenRewrite: one search gives the owners, then the rewrite gives
+// what Transform always gave, for payloads spliced in place (compact) and
+// for those whose objects on a value's path are encoded again (spaces,
+// escaped keys), a duplicated key reading as its first member.
+func TestFindThenRewrite(t *testing.T) {
+	mark := func(owner string, v json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage(`"<` + owner + `>"`), nil
+	}
+	cases := []struct {
+		typ, in, want string
+		owners        []string
+	}{
+		{"situation.step_decided", `{ "decision" : {"applicant":"m", "prefill":{"address":"A", "amount":1}}, "x" : [1, 2] }`,
+			`{"decision":{"applicant":"m","prefill":{"address":"<m>","amount":1}},"x":[1, 2]}`, []string{"m"}},
+		{"marriage.registered", `{"new_family_names":{"a":"N","b":"","a":"M"}}`,
+			`{"new_family_names":{"a":"<a>","b":"","a":"M"}}`, []string{"a"}},
+		{"draft.confirmed", `{"by":"p","fields":{"\u0061ddress":"A","ключ":"x","phone":"1"}}`,
+			`{"by":"p","fields":{"address":"<p>","ключ":"x","phone":"<p>"}}`, []string{"p"}},
+		{"situation.opened", `{"trigger":{"type":"birth.registered","data":{"child_id":"c", "child_given_name":"G"}},"facts":{"m":{"family_name":"F"}}}`,
+			`{"trigger":{"type":"birth.registered","data":{"child_id":"c","child_given_name":"<c>"}},"facts":{"m":{"family_name":"<m>"}}}`, []string{"m", "c"}},
+		{"situation.opened", `{"trigger":{"type":"birth.registered","data":{"child_id":"c","child_given_name":"G"}},"facts":{"m":{"family_name":"F","given_name":"G"},"c":{"address":"A"}}}`,
+			`{"trigger":{"type":"birth.registered","data":{"child_id":"c","child_given_name":"<c>"}},"facts":{"m":{"family_name":"<m>","given_name":"<m>"},"c":{"address":"<c>"}}}`, []string{"m", "c"}},
+	}
+	for _, c := range cases {
+		f, err := personaldata.Find(c.typ, []byte(c.in))
+		if err != nil {
+			t.Fatalf("%s: %v", c.in, err)
+		}
+		if got := f.Owners(); strings.Join(got, ",") != strings.Join(c.owners, ",") {
+			t.Errorf("%s: owners %q, want %q", c.in, got, c.owners)
+		}
+		got, err := f.Rewrite(mark)
+		if err != nil || string(got) != c.want {
+			t.Errorf("%s:\n got %s %v\nwant %s", c.in, got, err, c.want)
+		}
+		if again, _ := personaldata.Transform(c.typ, []byte(c.in), mark); string(again) != c.want {
+			t.Errorf("%s: Transform gives %s", c.in, again)
+		}
+	}
+}
+
+// TestUnsealAsksOncePerOwner: the envelopes of many owners, interleaved,
+// each open with their key, asked for once.
+func TestUnsealAsksOncePerOwner(t *testing.T) {
+	keys := map[string]personaldata.Key{}
+	var want, data bytes.Buffer
+	want.WriteString("[")
+	data.WriteString("[")
+	for i := range 14 {
+		owner := fmt.Sprintf("p%d", i%7)
+		if _, ok := keys[owner]; !ok {
+			keys[owner] = key(t).Cacheable()
+		}
+		v := fmt.Sprintf(`"value %d"`, i)
+		env, err := personaldata.Seal(keys[owner], owner, json.RawMessage(v), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data.Write(env)
+		data.WriteString(", ")
+		want.WriteString(v + ", ")
+	}
+	data.WriteString("0]")
+	want.WriteString("0]")
+	asked := map[string]int{}
+	got, err := personaldata.Unseal(data.Bytes(), func(o string) (personaldata.Key, error) {
+		asked[o]++
+		return keys[o], nil
+	})
+	if err != nil || string(got) != want.String() {
+		t.Fatalf("got %s %v\nwant %s", got, err, want.String())
+	}
+	for o, n := range asked {
+		if n != 1 {
+			t.Errorf("the key of %s was asked for %d times", o, n)
+		}
 	}
 }

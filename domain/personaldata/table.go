@@ -108,14 +108,18 @@ var (
 
 // PersonalKey reports whether a key of a catalogue-filled object holds
 // personal data.
-func PersonalKey(k string) bool {
+func PersonalKey(k string) bool { return personalKey(k) }
+
+// personalKey is PersonalKey for a key still in a payload's bytes, without
+// a copy.
+func personalKey[K ~string | ~[]byte](k K) bool {
 	for _, n := range personalNames {
-		if k == n {
+		if string(k) == n {
 			return true
 		}
 	}
 	for _, s := range personalSuffixes {
-		if strings.HasSuffix(k, s) {
+		if len(k) >= len(s) && string(k[len(k)-len(s):]) == s {
 			return true
 		}
 	}

@@ -11,6 +11,7 @@
 package sealed
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -70,54 +71,94 @@ func (s *Store) AppendMany(ctx context.Context, appends []eventstore.StreamAppen
 
 // seal returns the batches with their personal fields sealed. The keys of
 // every owner are ensured (created, durably) before anything is appended.
-// The caller's events are not modified.
+// Each payload is searched once: its values' places are kept while the
+// keys are ensured, then sealed. The caller's events are not modified.
 func (s *Store) seal(ctx context.Context, batches [][]eventstore.Event) ([][]eventstore.Event, error) {
-	var owners []string
-	personal := false
-	for _, b := range batches {
-		for _, e := range b {
-			o, err := personaldata.Owners(e.Type, e.Data)
+	var (
+		found  [][]personaldata.Found // of the events with personal values
+		owners []string
+	)
+	for i, b := range batches {
+		for j, e := range b {
+			f, err := personaldata.Find(e.Type, e.Data)
 			if err != nil {
 				return nil, fmt.Errorf("seal event %s: %w", e.ID, err)
 			}
-			owners = append(owners, o...)
-			personal = personal || len(o) > 0
+			if len(f.Owners()) == 0 {
+				continue
+			}
+			if found == nil {
+				found = make([][]personaldata.Found, len(batches))
+			}
+			if found[i] == nil {
+				found[i] = make([]personaldata.Found, len(b))
+			}
+			found[i][j] = f
+			owners = append(owners, f.Owners()...)
 		}
 	}
-	if !personal {
+	if found == nil {
 		return batches, nil
 	}
 	keys, err := s.keys.Ensure(ctx, owners)
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	marker, _ := json.Marshal(personaldata.Marker)
-	rewrite := func(owner string, v json.RawMessage) (json.RawMessage, error) {
-		if personaldata.IsSealed(v) {
-			return v, nil // copied from a stored event as it was: already sealed
-		}
-		k := keys[owner]
-		if k.Erased {
-			// The person was erased: what comes about them later is not
-			// kept either.
-			return marker, nil
-		}
-		return personaldata.Seal(k, owner, v, s.random)
-	}
+	rewrite := s.sealer(keys)
 	out := make([][]eventstore.Event, len(batches))
 	for i, b := range batches {
+		if found[i] == nil {
+			out[i] = b
+			continue
+		}
 		out[i] = make([]eventstore.Event, len(b))
 		for j, e := range b {
-			data, err := personaldata.Transform(e.Type, e.Data, rewrite)
-			if err != nil {
-				return nil, fmt.Errorf("seal event %s: %w", e.ID, err)
+			if f := &found[i][j]; len(f.Owners()) > 0 {
+				data, err := f.Rewrite(rewrite)
+				if err != nil {
+					return nil, fmt.Errorf("seal event %s: %w", e.ID, err)
+				}
+				e.Data = data
 			}
-			e.Data = data
 			out[i][j] = e
 		}
 	}
 	return out, nil
 }
+
+// sealer seals a value with its owner's key, each key's cipher made once
+// for the whole append, the nonces read from the random source a few
+// hundred bytes at a time rather than one system call per value.
+func (s *Store) sealer(keys map[string]personaldata.Key) personaldata.Rewrite {
+	ready := make(map[string]personaldata.Key, len(keys))
+	random := bufio.NewReaderSize(s.random, nonceBuffer)
+	return func(owner string, v json.RawMessage) (json.RawMessage, error) {
+		if personaldata.IsSealed(v) {
+			return v, nil // copied from a stored event as it was: already sealed
+		}
+		k, ok := ready[owner]
+		if !ok {
+			var err error
+			if k, err = keys[owner].Ready(); err != nil {
+				return nil, err
+			}
+			ready[owner] = k
+		}
+		if k.Erased {
+			// The person was erased: what comes about them later is not
+			// kept either.
+			return markerJSON, nil
+		}
+		return personaldata.Seal(k, owner, v, random)
+	}
+}
+
+// nonceBuffer is how much randomness an append reads at once: the nonces
+// of 21 values.
+const nonceBuffer = 256
+
+// markerJSON is what an erased person's value is stored as.
+var markerJSON, _ = json.Marshal(personaldata.Marker)
 
 // Open replaces the envelopes of an event with their plaintext, as every
 // read through the decorator does: for an event delivered straight from

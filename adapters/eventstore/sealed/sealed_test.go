@@ -306,3 +306,51 @@ func assertSame(t *testing.T, got, want []byte) {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 }
+
+// TestAppendManyMixed: of several streams' events, only the personal
+// values are sealed, each with its owner's key, and everything reads back
+// as appended.
+func TestAppendManyMixed(t *testing.T) {
+	ctx := context.Background()
+	s := openSealed(t, t.TempDir())
+	defer s.Close()
+	income := func() eventstore.Event {
+		return eventstore.Event{ID: uuid.New(), Type: "income.reported", Data: []byte(`{"person_id":"` + person + `","year":2024}`)}
+	}
+	nameless := registered(child, "", "") // its given name only
+	appends := []eventstore.StreamAppend{
+		{Stream: "person-" + person, Expected: eventstore.Any, Events: []eventstore.Event{income()}},
+		{Stream: "person-" + child, Expected: eventstore.Any, Events: []eventstore.Event{nameless, registered(child, "Smirnova", "Moscow")}},
+		{Stream: "other-" + person, Expected: eventstore.Any, Events: []eventstore.Event{registered(person, "Ivanova", "Tver"), income()}},
+	}
+	if _, err := s.AppendMany(ctx, appends); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := s.Inner().ReadAll(ctx, 0, eventstore.Filter{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := s.ReadAll(ctx, 0, eventstore.Filter{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []eventstore.Event
+	for _, a := range appends {
+		want = append(want, a.Events...)
+	}
+	if len(raw) != len(want) || len(opened) != len(want) {
+		t.Fatalf("%d and %d events read, want %d", len(raw), len(opened), len(want))
+	}
+	for i, w := range want {
+		if !bytes.Equal(opened[i].Data, w.Data) {
+			t.Errorf("event %d opens as %s, want %s", i, opened[i].Data, w.Data)
+		}
+		sealed := personaldata.Contains(raw[i].Data)
+		if personal := i >= 1 && i <= 3; sealed != personal || (!personal && !bytes.Equal(raw[i].Data, w.Data)) {
+			t.Errorf("event %d stored as %s", i, raw[i].Data)
+		}
+	}
+	if !bytes.Contains(raw[2].Data, []byte(`"v1:`+child+`:`)) || !bytes.Contains(raw[3].Data, []byte(`"v1:`+person+`:`)) {
+		t.Errorf("not sealed with their owners' keys: %s, %s", raw[2].Data, raw[3].Data)
+	}
+}
