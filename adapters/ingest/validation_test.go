@@ -1,6 +1,8 @@
 package ingest_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -225,4 +227,45 @@ func withTime(e event.Event, t time.Time) event.Event {
 	c := e.Clone()
 	c.SetTime(t)
 	return c
+}
+
+// TestRepeatedFieldIsRefused sends payloads that name a field twice: a
+// repeated personal field would be sealed once and kept in clear beside
+// its twin. Each gets a 400 pointing at the repeat, and nothing is stored.
+func TestRepeatedFieldIsRefused(t *testing.T) {
+	f := newFixture(t, nil)
+	mother := uuid.New()
+	f.seed(personRegistered(mother, "1990-05-01"))
+	cases := []struct {
+		name    string
+		event   event.Event
+		from    string
+		to      string
+		pointer string
+	}{
+		{"a name twice", personRegistered(uuid.New(), "1990-05-01"),
+			`"family_name":"Ivanova"`, `"family_name":"Ivanova","family_name":"Petrova"`, "/data/family_name"},
+		{"a key twice inside a nested object", withData(t, marriageRegistered(mother, uuid.New()), func(d map[string]any) {
+			d["new_family_names"] = map[string]string{mother.String(): "Petrova"}
+		}),
+			`"new_family_names":{`, `"new_family_names":{"x":"A","x":"B",`, "/data/new_family_names/x"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body, err := json.Marshal(tc.event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(body, []byte(tc.from)) {
+				t.Fatalf("%s not in %s", tc.from, body)
+			}
+			body = bytes.Replace(body, []byte(tc.from), []byte(tc.to), 1)
+			before := f.lastPosition()
+			r := post(t, f.server(principalFor(tc.event.Source())), "application/cloudevents+json", body)
+			r.wantProblem(t, http.StatusBadRequest, tc.pointer)
+			if got := f.lastPosition(); got != before {
+				t.Fatalf("store moved from %d to %d after a 400", before, got)
+			}
+		})
+	}
 }

@@ -96,6 +96,11 @@ func (c *checker) payload(t Type, data json.RawMessage) (p Payload, ok bool) {
 		c.fail("/data", ReasonMalformedField, "data must be a JSON object")
 		return nil, false
 	}
+	if path, dup := duplicateKey(trimmed); dup {
+		c.fail(Pointer(append([]string{"data"}, path...)...), ReasonMalformedField,
+			"field %q appears twice in the same object: send each field once", path[len(path)-1])
+		return nil, false
+	}
 	c.data = fields
 	switch t {
 	case PersonRegistered:
