@@ -98,10 +98,7 @@ func (s *State) StepByGrant(id uuid.UUID) (*Step, bool) { st, ok := s.grants[id]
 
 // Apply folds one stored event into the state.
 func (s *State) Apply(eventType string, data []byte) error {
-	if s.byStep == nil {
-		s.byStep = map[uuid.UUID]*Step{}
-		s.grants = map[uuid.UUID]*Step{}
-	}
+	s.init()
 	switch eventType {
 	case TypeOpened:
 		return decodeInto(data, &s.Opened)
@@ -110,7 +107,7 @@ func (s *State) Apply(eventType string, data []byte) error {
 		if err := decodeInto(data, &e); err != nil {
 			return err
 		}
-		s.applyDecided(e)
+		s.ApplyStepDecided(e)
 	case TypeDraftConfirmed:
 		var e DraftConfirmed
 		if err := decodeInto(data, &e); err != nil {
@@ -189,7 +186,25 @@ func (s *State) Apply(eventType string, data []byte) error {
 	return nil
 }
 
-func (s *State) applyDecided(e StepDecided) {
+func (s *State) init() {
+	if s.byStep == nil {
+		s.byStep = map[uuid.UUID]*Step{}
+		s.grants = map[uuid.UUID]*Step{}
+	}
+}
+
+// ApplyOpened folds a situation.opened event already decoded, as Apply
+// folds its data into a state not yet opened: a reader that decoded the
+// event for its own needs does not decode it again.
+func (s *State) ApplyOpened(e Opened) {
+	s.init()
+	s.Opened = e
+}
+
+// ApplyStepDecided folds a situation.step_decided event already decoded,
+// as Apply folds its data.
+func (s *State) ApplyStepDecided(e StepDecided) {
+	s.init()
 	st := &Step{
 		ID: e.StepID, Decision: e.Decision, Outcome: e.Decision.Outcome,
 		Reasons: e.Decision.Reasons, DecidedAt: e.DecidedAt, UpdatedAt: e.DecidedAt, Parent: e.ParentStepID,

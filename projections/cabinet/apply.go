@@ -23,7 +23,7 @@ const lazyCheckpoint = 10_000
 // not run concurrently with itself (Run is its only caller).
 func (c *Cabinet) apply(events []eventstore.RecordedEvent) error {
 	return c.file.Fold(func(db *bolt.DB) error {
-		last, persisted, err := applyTo(db, events, c.Position(), c.persisted)
+		last, persisted, err := applyTo(db, events, c.Position(), c.persisted, c.cache)
 		if err != nil {
 			return fmt.Errorf("cabinet: %w", err)
 		}
@@ -37,7 +37,8 @@ func (c *Cabinet) apply(events []eventstore.RecordedEvent) error {
 // persisted, and returns the position reached (0 when no event is past
 // from) and the checkpoint db then holds: a batch without situation events
 // writes nothing unless the checkpoint would lag lazyCheckpoint behind.
-func applyTo(db *bolt.DB, events []eventstore.RecordedEvent, from, persisted eventstore.Position) (last, held eventstore.Position, err error) {
+// cache (nil: none) keeps the situations folded for the next batches.
+func applyTo(db *bolt.DB, events []eventstore.RecordedEvent, from, persisted eventstore.Position, cache *foldCache) (last, held eventstore.Position, err error) {
 	touches := false
 	for _, e := range events {
 		if e.Position > from {
@@ -51,8 +52,10 @@ func applyTo(db *bolt.DB, events []eventstore.RecordedEvent, from, persisted eve
 	if !touches && last-persisted < lazyCheckpoint {
 		return last, persisted, nil
 	}
+	cache.on(db)
+	var b *batch
 	err = db.Update(func(tx *bolt.Tx) error {
-		b := newBatch(tx)
+		b = newBatch(tx, cache)
 		for _, e := range events {
 			if e.Position <= from || !folds(e) {
 				continue
@@ -67,8 +70,12 @@ func applyTo(db *bolt.DB, events []eventstore.RecordedEvent, from, persisted eve
 		return derived.SetCheckpoint(tx, bucketMeta, last)
 	})
 	if err != nil {
+		// The batch folded cached situations in place: they no longer
+		// match the file.
+		cache.clear()
 		return 0, persisted, err
 	}
+	cache.keep(b.order)
 	return last, last, nil
 }
 

@@ -16,16 +16,18 @@ import (
 )
 
 // batch is the situations one write transaction touches, folded once from
-// their stored logs and written back once at the end, however many events
-// of the batch concern them.
+// their stored logs (or taken from the cache of those folded by earlier
+// batches) and written back once at the end, however many events of the
+// batch concern them.
 type batch struct {
 	tx    *bolt.Tx
+	cache *foldCache
 	sits  map[uuid.UUID]*folded
 	order []*folded
 }
 
-func newBatch(tx *bolt.Tx) *batch {
-	return &batch{tx: tx, sits: map[uuid.UUID]*folded{}}
+func newBatch(tx *bolt.Tx, cache *foldCache) *batch {
+	return &batch{tx: tx, cache: cache, sits: map[uuid.UUID]*folded{}}
 }
 
 // apply folds one situation event and records the notifications it causes.
@@ -41,36 +43,53 @@ func (b *batch) apply(e eventstore.RecordedEvent) error {
 	if err != nil {
 		return err
 	}
-	data, err := trim(e.Type, e.Data)
+	ev, err := trim(e.Type, e.Data)
 	if err != nil {
 		return err
 	}
 	before := f.outcomes()
-	if err := f.fold(logEntry{Type: e.Type, Data: data}); err != nil {
+	if err := f.fold(ev); err != nil {
 		return err
 	}
 	return b.notify(f, e, before)
 }
 
-// load returns the situation folded from its stored log (empty when new).
+// load returns the situation as folded so far: from the cache, else
+// folded from its stored log (empty when new).
 func (b *batch) load(id uuid.UUID) (*folded, error) {
 	if f, ok := b.sits[id]; ok {
 		return f, nil
 	}
-	f := newFolded(id)
-	if v := b.tx.Bucket(bucketLogs).Get(id[:]); v != nil {
-		var log []logEntry
-		if err := json.Unmarshal(v, &log); err != nil {
-			return nil, fmt.Errorf("decode log of situation %s: %w", id, err)
-		}
-		for _, e := range log {
-			if err := f.fold(e); err != nil {
-				return nil, fmt.Errorf("refold situation %s: %w", id, err)
-			}
+	f, ok := b.cache.get(id)
+	log := b.tx.Bucket(bucketLogs).Get(id[:])
+	if ok && log != nil {
+		f.log = bytes.Clone(log)
+	} else {
+		var err error
+		if f, err = foldLog(id, log); err != nil {
+			return nil, err
 		}
 	}
 	b.sits[id] = f
 	b.order = append(b.order, f)
+	return f, nil
+}
+
+// foldLog folds a situation from its stored log v (nil when new).
+func foldLog(id uuid.UUID, v []byte) (*folded, error) {
+	f := newFolded(id)
+	if v == nil {
+		return f, nil
+	}
+	var log []logEntry
+	if err := json.Unmarshal(v, &log); err != nil {
+		return nil, fmt.Errorf("decode log of situation %s: %w", id, err)
+	}
+	for _, e := range log {
+		if err := f.fold(event{logEntry: e}); err != nil {
+			return nil, fmt.Errorf("refold situation %s: %w", id, err)
+		}
+	}
 	return f, nil
 }
 
@@ -85,8 +104,8 @@ func (b *batch) flush() error {
 }
 
 func (b *batch) write(f *folded) error {
-	if err := putJSON(b.tx.Bucket(bucketLogs), f.id[:], f.log); err != nil {
-		return err
+	if err := putRaw(b.tx.Bucket(bucketLogs), f.id[:], f.log); err != nil {
+		return fmt.Errorf("put log: %w", err)
 	}
 	row, drafts, grants := f.rows()
 	if err := putJSON(b.tx.Bucket(bucketSituations), f.id[:], row); err != nil {
@@ -138,13 +157,18 @@ func putJSON(b *bolt.Bucket, k []byte, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %T: %w", v, err)
 	}
-	if bytes.Equal(b.Get(k), raw) {
-		return nil
-	}
-	if err := b.Put(k, raw); err != nil {
+	if err := putRaw(b, k, raw); err != nil {
 		return fmt.Errorf("put %T: %w", v, err)
 	}
 	return nil
+}
+
+// putRaw stores raw under k unless the same bytes are there already.
+func putRaw(b *bolt.Bucket, k, raw []byte) error {
+	if bytes.Equal(b.Get(k), raw) {
+		return nil
+	}
+	return b.Put(k, raw)
 }
 
 // present is the value of index entries: one byte, so that Get tells a

@@ -41,6 +41,9 @@ type Cabinet struct {
 	// file's fold lock) uses it.
 	progress  *derived.Progress
 	persisted eventstore.Position
+	// cache keeps recently folded situations for the next batches; only
+	// the fold uses it.
+	cache *foldCache
 
 	closeOnce sync.Once
 }
@@ -62,7 +65,8 @@ func Open(path string, opts ...Option) (*Cabinet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open cabinet %s: %w", path, err)
 	}
-	c := &Cabinet{file: derived.NewHandle(db), path: path, persisted: pos, progress: derived.NewProgress("cabinet", pos, ErrClosed)}
+	c := &Cabinet{file: derived.NewHandle(db), path: path, persisted: pos,
+		progress: derived.NewProgress("cabinet", pos, ErrClosed), cache: newFoldCache(cachedSituations)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -98,6 +102,7 @@ func (c *Cabinet) reset() error {
 			return fmt.Errorf("cabinet: empty for a new fold: %w", err)
 		}
 		c.persisted = 0
+		c.cache.clear()
 		c.progress.Rewind()
 		return nil
 	})

@@ -39,13 +39,17 @@ func (b *batch) erase(e eventstore.RecordedEvent) error {
 		if err != nil {
 			return err
 		}
+		log, err := f.entries()
+		if err != nil {
+			return err
+		}
 		scrubbed := newFolded(id)
-		for _, entry := range f.log {
+		for _, entry := range log {
 			data, err := personaldata.EraseOwned(entry.Type, entry.Data, er.PersonID)
 			if err != nil {
 				return fmt.Errorf("erase in situation %s: %w", id, err)
 			}
-			if err := scrubbed.fold(logEntry{Type: entry.Type, Data: data}); err != nil {
+			if err := scrubbed.fold(event{logEntry: logEntry{Type: entry.Type, Data: data}}); err != nil {
 				return fmt.Errorf("refold situation %s: %w", id, err)
 			}
 		}

@@ -3,6 +3,7 @@ package cabinet
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -18,10 +19,12 @@ type logEntry struct {
 
 // folded is one situation folded with the domain's own fold
 // (situation.State.Apply), so that outcomes and statuses are exactly the
-// domain's, plus each citizen's rating.
+// domain's, plus each citizen's rating. log is the kept events encoded as
+// stored (a JSON array of logEntry), appended to event by event, so that
+// writing it back never encodes the older events again.
 type folded struct {
 	id      uuid.UUID
-	log     []logEntry
+	log     []byte
 	state   situation.State
 	ratings map[string]Rating
 }
@@ -30,10 +33,36 @@ func newFolded(id uuid.UUID) *folded {
 	return &folded{id: id, ratings: map[string]Rating{}}
 }
 
+// event is one event ready to fold: what the log keeps of it and, for the
+// kinds trim decodes, the decoded value, so that the fold does not decode
+// it again.
+type event struct {
+	logEntry
+	opened  *situation.Opened
+	decided *situation.StepDecided
+}
+
 // fold applies one event and keeps it in the log.
-func (f *folded) fold(e logEntry) error {
-	if err := f.state.Apply(e.Type, e.Data); err != nil {
+func (f *folded) fold(e event) error {
+	if err := f.apply(e); err != nil {
 		return err
+	}
+	f.log = appendEntry(f.log, e.logEntry)
+	return nil
+}
+
+// apply applies one event without keeping it: for the folds that write
+// no file.
+func (f *folded) apply(e event) error {
+	switch {
+	case e.opened != nil:
+		f.state.ApplyOpened(*e.opened)
+	case e.decided != nil:
+		f.state.ApplyStepDecided(*e.decided)
+	default:
+		if err := f.state.Apply(e.Type, e.Data); err != nil {
+			return err
+		}
 	}
 	if e.Type == situation.TypeRated {
 		var r situation.Rated
@@ -42,8 +71,51 @@ func (f *folded) fold(e logEntry) error {
 		}
 		f.ratings[r.By] = Rating{Score: r.Score, Comment: r.Comment, At: r.At}
 	}
-	f.log = append(f.log, e)
 	return nil
+}
+
+// entries decodes the kept log.
+func (f *folded) entries() ([]logEntry, error) {
+	var log []logEntry
+	if err := json.Unmarshal(f.log, &log); err != nil {
+		return nil, fmt.Errorf("decode log of situation %s: %w", f.id, err)
+	}
+	return log, nil
+}
+
+// appendEntry appends e to log, a JSON array of entries (empty: none yet),
+// by hand: e's data is valid JSON already (trim encoded or checked it, or
+// it was read from a stored log), which json.Marshal would check and
+// compact again.
+func appendEntry(log []byte, e logEntry) []byte {
+	if len(log) == 0 {
+		log = append(log, '[')
+	} else {
+		log[len(log)-1] = ','
+	}
+	log = append(log, `{"t":`...)
+	log = appendString(log, e.Type)
+	log = append(log, `,"d":`...)
+	if len(e.Data) == 0 {
+		log = append(log, "null"...)
+	} else {
+		log = append(log, e.Data...)
+	}
+	return append(log, "}]"...)
+}
+
+// appendString appends s as a JSON string: as it is when it needs no
+// escaping (event types do not), else as encoding/json writes it.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			raw, _ := json.Marshal(s) // a string always encodes
+			return append(b, raw...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // outcomes snapshots every step's outcome, to tell what an event changed.
@@ -57,34 +129,49 @@ func (f *folded) outcomes() map[uuid.UUID]situation.Outcome {
 
 // trim drops from an event what the citizen never sees and the fold never
 // reads (the trigger's data, the parameters, the rule checks, the facts
-// but birth dates), so that the kept logs stay small.
-func trim(eventType string, data json.RawMessage) (json.RawMessage, error) {
+// but birth dates), so that the kept logs stay small. It decodes the
+// events of the two kinds it trims once, into what it returns for the
+// fold; the data of other kinds is kept as it is.
+func trim(eventType string, data json.RawMessage) (event, error) {
 	switch eventType {
 	case situation.TypeOpened:
 		var t openedTrim
 		if err := json.Unmarshal(data, &t); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", eventType, err)
+			return event{}, fmt.Errorf("decode %s: %w", eventType, err)
 		}
 		o := t.Opened
-		o.Trigger, o.Parameters = t.Trigger.Trigger, nil
+		o.Trigger, o.Parameters, o.Facts = t.Trigger.Trigger, nil, nil
 		o.Trigger.Data = nil
-		facts := make(map[string]catalogue.Person, len(t.Facts))
-		for id, p := range t.Facts {
-			facts[id] = catalogue.Person{ID: p.ID, BirthDate: p.BirthDate}
+		if len(t.Facts) > 0 {
+			// A decode of the kept bytes gives nil for no facts (omitempty).
+			o.Facts = make(map[string]catalogue.Person, len(t.Facts))
+			for id, p := range t.Facts {
+				o.Facts[id] = catalogue.Person{ID: p.ID, BirthDate: p.BirthDate}
+			}
 		}
-		o.Facts = facts
-		return marshal(o)
+		raw, err := marshal(o)
+		if err != nil {
+			return event{}, err
+		}
+		return event{logEntry: logEntry{Type: eventType, Data: raw}, opened: &o}, nil
 	case situation.TypeStepDecided:
 		var t stepDecidedTrim
 		if err := json.Unmarshal(data, &t); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", eventType, err)
+			return event{}, fmt.Errorf("decode %s: %w", eventType, err)
 		}
 		d := t.StepDecided
 		d.Decision = t.Decision.StepDecision
 		d.Decision.Rules, d.Decision.Values, d.Decision.Parameters = nil, nil, nil
-		return marshal(d)
+		raw, err := marshal(d)
+		if err != nil {
+			return event{}, err
+		}
+		return event{logEntry: logEntry{Type: eventType, Data: raw}, decided: &d}, nil
 	}
-	return data, nil
+	if !json.Valid(data) {
+		return event{}, fmt.Errorf("%s: data is not valid JSON", eventType)
+	}
+	return event{logEntry: logEntry{Type: eventType, Data: data}}, nil
 }
 
 // The shapes trim decodes the events into: the events' own types, with

@@ -58,12 +58,20 @@ func (f *folded) notification(e eventstore.RecordedEvent, st *situation.Step, ki
 	return n
 }
 
-// deliver stores n for each of its addressees.
+// deliver stores n for each of its addressees, encoded once.
 func (b *batch) deliver(f *folded, st *situation.Step, n Notification, pos eventstore.Position, seq int) error {
+	to := f.addressees(st, n.At)
+	if len(to) == 0 {
+		return nil
+	}
+	raw, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("encode notification: %w", err)
+	}
 	bucket := b.tx.Bucket(bucketNotifications)
-	for _, p := range f.addressees(st, n.At) {
-		if err := putJSON(bucket, notificationKey(p, n.At, pos, seq), n); err != nil {
-			return err
+	for _, p := range to {
+		if err := putRaw(bucket, notificationKey(p, n.At, pos, seq), raw); err != nil {
+			return fmt.Errorf("put notification: %w", err)
 		}
 	}
 	return nil

@@ -44,12 +44,12 @@ func NotificationsOf(events []eventstore.RecordedEvent) ([]Addressed, error) {
 		if e.Stream != last.Stream {
 			return nil, fmt.Errorf("notifications of %s: event %s is of stream %s", last.Stream, e.ID, e.Stream)
 		}
-		if err := f.fold(logEntry{Type: e.Type, Data: e.Data}); err != nil {
+		if err := f.apply(event{logEntry: logEntry{Type: e.Type, Data: e.Data}}); err != nil {
 			return nil, fmt.Errorf("fold situation %s: %w", id, err)
 		}
 	}
 	before := f.outcomes()
-	if err := f.fold(logEntry{Type: last.Type, Data: last.Data}); err != nil {
+	if err := f.apply(event{logEntry: logEntry{Type: last.Type, Data: last.Data}}); err != nil {
 		return nil, fmt.Errorf("fold %s %s: %w", last.Type, last.ID, err)
 	}
 	return f.addressed(last, before)

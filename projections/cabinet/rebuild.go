@@ -18,11 +18,12 @@ import (
 // with itself or with Close.
 func (c *Cabinet) Rebuild(ctx context.Context, store eventstore.Store, progress func(eventstore.Position)) error {
 	var at, held eventstore.Position
+	cache := newFoldCache(cachedSituations)
 	return c.file.Rebuild(ctx, store, c.path, derived.Rebuilder{
 		Open: openFile,
 		Live: c.Position,
 		Fold: func(next *bolt.DB, events []eventstore.RecordedEvent) error {
-			last, persisted, err := applyTo(next, events, at, held)
+			last, persisted, err := applyTo(next, events, at, held, cache)
 			if err != nil {
 				return err
 			}
@@ -30,7 +31,8 @@ func (c *Cabinet) Rebuild(ctx context.Context, store eventstore.Store, progress 
 			return nil
 		},
 		// The new file's checkpoint may lag behind the position as the
-		// live one's may (see apply).
-		Adopt: func(*bolt.DB) { c.persisted = held },
+		// live one's may (see apply); the situations folded into it are
+		// those the live fold goes on with.
+		Adopt: func(*bolt.DB) { c.persisted, c.cache = held, cache },
 	}, progress)
 }

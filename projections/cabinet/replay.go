@@ -41,11 +41,11 @@ func (r *Replay) Apply(e eventstore.RecordedEvent) error {
 		r.sits[id] = f
 		r.order = append(r.order, f)
 	}
-	data, err := trim(e.Type, e.Data)
+	ev, err := trim(e.Type, e.Data)
 	if err != nil {
 		return err
 	}
-	if err := f.fold(logEntry{Type: e.Type, Data: data}); err != nil {
+	if err := f.apply(ev); err != nil {
 		return fmt.Errorf("fold %s %s at position %d: %w", e.Type, e.ID, e.Position, err)
 	}
 	return nil

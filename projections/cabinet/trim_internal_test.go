@@ -89,10 +89,11 @@ func TestTrimAsFullDecode(t *testing.T) {
 		{situation.TypeRated, json.RawMessage(`{"score":5}`)},
 	}
 	for i, c := range cases {
-		got, err := trim(c.typ, c.data)
+		ev, err := trim(c.typ, c.data)
 		if err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
+		got := ev.Data
 		if want := trimFull(t, c.typ, c.data); !bytes.Equal(got, want) {
 			t.Errorf("case %d %s:\n got %s\nwant %s", i, c.typ, got, want)
 		}
