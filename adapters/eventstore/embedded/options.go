@@ -16,6 +16,9 @@ type config struct {
 	queueSize   int
 	maxBatch    int
 	lockTimeout time.Duration
+	// tailEvents and tailBytes bound the recent events kept decoded for
+	// subscriptions (tail.go); tests make them small.
+	tailEvents, tailBytes int
 
 	// beforeBatch, when set, runs in the writer before it takes each batch;
 	// tests use it to hold the writer and fill the queue.
@@ -35,6 +38,8 @@ func defaultConfig() config {
 		queueSize:   DefaultQueueSize,
 		maxBatch:    DefaultMaxBatch,
 		lockTimeout: 5 * time.Second,
+		tailEvents:  tailEvents,
+		tailBytes:   tailBytes,
 	}
 }
 
@@ -46,6 +51,8 @@ func (c config) validate() error {
 		return fmt.Errorf("queue size %d, want > 0", c.queueSize)
 	case c.maxBatch <= 0:
 		return fmt.Errorf("max batch %d, want > 0", c.maxBatch)
+	case c.tailEvents <= 0 || c.tailBytes <= 0:
+		return fmt.Errorf("tail of %d events, %d bytes, want > 0", c.tailEvents, c.tailBytes)
 	}
 	return nil
 }

@@ -133,7 +133,7 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, filter e
 			atEnd bool
 			err   error
 		)
-		events, after, atEnd, err = s.scan(events, after, &filter, max, in)
+		events, after, atEnd, err = s.follow(events, after, &filter, max, in)
 		if err != nil {
 			return nil, fmt.Errorf("read all: %w", err)
 		}

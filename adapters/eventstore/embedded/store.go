@@ -53,6 +53,8 @@ type Store struct {
 	chain chainHash
 	plan  *planner
 	heads headCache
+	// tail holds the last committed events decoded, for subscriptions.
+	tail *tailCache
 	// last is the last committed position, published after each commit.
 	last    atomic.Uint64
 	commits *notifier
@@ -90,6 +92,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		chain:      tail.hash,
 		plan:       newPlanner(),
 		heads:      headCache{},
+		tail:       newTailCache(cfg.tailEvents, cfg.tailBytes),
 		commits:    newNotifier(),
 	}
 	s.wake = sync.NewCond(&s.mu)

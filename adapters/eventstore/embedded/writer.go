@@ -114,6 +114,8 @@ func (s *Store) commitBatch(batch []*request) error {
 		}
 		s.stats.commits.Add(1)
 		s.stats.events.Add(p.next - s.next)
+		// Before last is published: readers take from the tail only up to it.
+		s.tail.add(p.batch, s.next, p.next-s.next)
 		s.next, s.chain = p.next, p.chain
 		s.heads.update(p.heads)
 		s.last.Store(p.next - 1)
