@@ -230,11 +230,11 @@ func New(cfg Config) (*Router, error) {
 	if cfg.Shared != nil {
 		partitions = 0 // the server partitions the triggers (shared.go)
 	}
+	keys := &keyMemo{}
 	for i := range partitions {
 		p := &progress{}
 		rt.progress = append(rt.progress, p)
-		key := &memoKey{}
-		share := &watermillstore.Partition{Index: i, Count: cfg.Partitions, Key: key.of}
+		share := &watermillstore.Partition{Index: i, Count: cfg.Partitions, Key: keys.of}
 		// A restarted subscription resumes after its checkpoint and never
 		// looks at what came before: that much is already seen and handled.
 		done, err := cfg.Checkpoints.Load(context.Background(), watermillstore.CheckpointKey(consumerGroup, triggerTopic, share))
@@ -243,7 +243,7 @@ func New(cfg Config) (*Router, error) {
 		}
 		p.seen.Store(done)
 		owns := func(ev eventstore.RecordedEvent) bool {
-			return watermillstore.PartitionOf(key.remember(ev), cfg.Partitions) == i
+			return watermillstore.PartitionOf(keys.of(ev), cfg.Partitions) == i
 		}
 		sub, err := watermillstore.NewSubscriber(cfg.Store, watermillstore.SubscriberConfig{
 			Topics:        p.selection(trigger, owns),
@@ -366,27 +366,32 @@ func (p *progress) selection(want, owns func(eventstore.RecordedEvent) bool) wat
 	}
 }
 
-// memoKey keeps the partition key that selection computed for an event, so
-// that the subscriber's own partition check right after it does not decode
-// the payload again.
-type memoKey struct{ last atomic.Pointer[keyAt] }
+// keyMemo keeps the partition keys computed lately, by position, for every
+// partition: each partition's subscription looks at every trigger event
+// (and the subscriber checks the partition again right after selection),
+// and those following the log's end look at an event at about the same
+// time, so its payload is decoded about once rather than once per
+// partition and check.
+type keyMemo struct {
+	slots [keyMemoSlots]atomic.Pointer[keyAt]
+}
+
+// keyMemoSlots covers partitions this many positions apart.
+const keyMemoSlots = 1024
 
 type keyAt struct {
 	pos eventstore.Position
 	key string
 }
 
-func (m *memoKey) remember(ev eventstore.RecordedEvent) string {
-	k := partitionKey(ev)
-	m.last.Store(&keyAt{ev.Position, k})
-	return k
-}
-
-func (m *memoKey) of(ev eventstore.RecordedEvent) string {
-	if k := m.last.Load(); k != nil && k.pos == ev.Position {
+func (m *keyMemo) of(ev eventstore.RecordedEvent) string {
+	slot := &m.slots[ev.Position%keyMemoSlots]
+	if k := slot.Load(); k != nil && k.pos == ev.Position {
 		return k.key
 	}
-	return partitionKey(ev)
+	k := partitionKey(ev)
+	slot.Store(&keyAt{ev.Position, k})
+	return k
 }
 
 func track(p *progress) message.HandlerMiddleware {

@@ -18,7 +18,8 @@ func toMessage(ev eventstore.RecordedEvent) *message.Message {
 	for k, v := range ev.Metadata.Extra {
 		md[k] = v
 	}
-	id := ev.ID.String()
+	eventID := ev.ID.String()
+	id := eventID
 	if u := md[MetadataMessageUUID]; u != "" {
 		id = u
 	}
@@ -36,7 +37,7 @@ func toMessage(ev eventstore.RecordedEvent) *message.Message {
 	}
 
 	// The event's own fields win over Extra keys of the same name.
-	md[MetadataEventID] = ev.ID.String()
+	md[MetadataEventID] = eventID
 	md[MetadataEventType] = ev.Type
 	md[MetadataStream] = ev.Stream
 	md[MetadataRevision] = strconv.FormatUint(ev.Revision, 10)
@@ -47,22 +48,22 @@ func toMessage(ev eventstore.RecordedEvent) *message.Message {
 	m := &ev.Metadata
 	setTime(md, MetadataOccurredAt, m.OccurredAt)
 	setTime(md, MetadataRecordedAt, m.RecordedAt)
-	for k, v := range map[string]string{
-		MetadataSource:           m.Source,
-		MetadataSourceEventID:    m.SourceEventID,
-		MetadataCorrelationID:    m.CorrelationID,
-		MetadataCausationID:      m.CausationID,
-		MetadataActor:            m.Actor,
-		MetadataCatalogueVersion: m.CatalogueVersion,
-	} {
-		if v != "" {
-			md[k] = v
-		}
-	}
+	setString(md, MetadataSource, m.Source)
+	setString(md, MetadataSourceEventID, m.SourceEventID)
+	setString(md, MetadataCorrelationID, m.CorrelationID)
+	setString(md, MetadataCausationID, m.CausationID)
+	setString(md, MetadataActor, m.Actor)
+	setString(md, MetadataCatalogueVersion, m.CatalogueVersion)
 
 	msg := message.NewMessage(id, payload)
 	msg.Metadata = md
 	return msg
+}
+
+func setString(md message.Metadata, key, v string) {
+	if v != "" {
+		md[key] = v
+	}
 }
 
 func setTime(md message.Metadata, key string, t time.Time) {

@@ -73,9 +73,10 @@ func (s *subscription) handle(ev eventstore.RecordedEvent) error {
 		s.advance(ev.Position, false)
 		return nil
 	}
-	msg := toMessage(ev)
 	for {
-		acked, err := s.deliver(msg.Copy())
+		// A message is built for each delivery, as the handler may have
+		// changed the one it nacked (and its Ack channels are spent).
+		acked, err := s.deliver(toMessage(ev))
 		if err != nil {
 			return err
 		}
