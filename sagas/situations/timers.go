@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -204,7 +205,7 @@ func (t *Timers) Tick(ctx context.Context) error {
 	t.mu.Lock()
 	todo := t.collect(now)
 	t.mu.Unlock()
-	// A stable order keeps runs reproducible.
+	// A stable order keeps what each situation records reproducible.
 	sort.Slice(todo, func(i, j int) bool {
 		a, b := todo[i], todo[j]
 		if a.draft != b.draft {
@@ -212,29 +213,74 @@ func (t *Timers) Tick(ctx context.Context) error {
 		}
 		return a.due < b.due
 	})
-	for i, a := range todo {
-		var err error
-		switch a.kind {
-		case "expire":
-			_, err = t.svc.Expire(ctx, a.situation, a.draft)
-		case "remind":
-			_, err = t.svc.Remind(ctx, a.situation, a.draft, a.due)
-		case "decide":
-			outcome, reasons := t.rule(a.sub.decision, a.sub.fields)
-			_, err = t.svc.AgencyDecide(ctx, a.situation, a.draft, a.sub.decision.Agency, outcome, reasons)
+	return t.fire(ctx, todo, now)
+}
+
+// tickParallel bounds the situations a tick fires at once. Each firing is
+// a read, a decision and a synced append: run one after another, a day's
+// reminders cost one disk sync each; run together they share the store's
+// group commits.
+const tickParallel = 16
+
+// fire runs the actions, those of one situation one after another in their
+// order (they append to the same stream), different situations side by
+// side. What failed and what was not tried stays due: the next tick tries
+// again.
+func (t *Timers) fire(ctx context.Context, todo []action, now time.Time) error {
+	var groups [][]action
+	at := map[uuid.UUID]int{}
+	for _, a := range todo {
+		i, ok := at[a.situation]
+		if !ok {
+			i = len(groups)
+			at[a.situation] = i
+			groups = append(groups, nil)
 		}
-		if err != nil {
-			// What failed and what was not tried stays due: the next
-			// tick tries again.
-			t.mu.Lock()
-			for _, b := range todo[i:] {
-				t.retry(b, now)
-			}
-			t.mu.Unlock()
-			return fmt.Errorf("timer %s of draft %s: %w", a.kind, a.draft, err)
-		}
+		groups[i] = append(groups[i], a)
 	}
-	return nil
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		slot = make(chan struct{}, tickParallel)
+	)
+	for _, g := range groups {
+		wg.Add(1)
+		slot <- struct{}{}
+		go func() {
+			defer func() { <-slot; wg.Done() }()
+			for i, a := range g {
+				if err := t.run(ctx, a); err != nil {
+					t.mu.Lock()
+					for _, b := range g[i:] {
+						t.retry(b, now)
+					}
+					t.mu.Unlock()
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("timer %s of draft %s: %w", a.kind, a.draft, err))
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// run fires one action.
+func (t *Timers) run(ctx context.Context, a action) error {
+	var err error
+	switch a.kind {
+	case "expire":
+		_, err = t.svc.Expire(ctx, a.situation, a.draft)
+	case "remind":
+		_, err = t.svc.Remind(ctx, a.situation, a.draft, a.due)
+	case "decide":
+		outcome, reasons := t.rule(a.sub.decision, a.sub.fields)
+		_, err = t.svc.AgencyDecide(ctx, a.situation, a.draft, a.sub.decision.Agency, outcome, reasons)
+	}
+	return err
 }
 
 // collect takes from the index what is due at now. t.mu is held.

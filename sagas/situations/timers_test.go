@@ -3,11 +3,14 @@ package situations_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/situation"
@@ -127,4 +130,119 @@ func TestTimersFireAtTheApplicantsLocalMidnight(t *testing.T) {
 	}
 	// Nothing is left to fire.
 	tick(expiry.AddDate(1, 0, 0))
+}
+
+// failingOnce fails the first append to one stream, as a store that lost
+// its disk for a moment.
+type failingOnce struct {
+	eventstore.Store
+	mu     sync.Mutex
+	stream string
+	failed bool
+}
+
+func (s *failingOnce) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	s.mu.Lock()
+	fail := stream == s.stream && !s.failed
+	s.failed = s.failed || fail
+	s.mu.Unlock()
+	if fail {
+		return eventstore.AppendResult{}, errors.New("disk unavailable")
+	}
+	return s.Store.Append(ctx, stream, expected, events...)
+}
+
+// A tick fires many situations' reminders side by side: each is recorded
+// once, and one whose append failed is fired again by the next tick
+// while the others are not.
+func TestTickFiresManySituationsAndRetriesTheFailedOne(t *testing.T) {
+	ctx := context.Background()
+	reg := &register{people: map[string]catalogue.Person{}}
+	store, clk, _ := openService(t, func(*embedded.Store) situations.Register { return reg })
+	failing := &failingOnce{Store: store}
+	cat, err := catalogue.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := situations.NewService(situations.Config{Store: failing, Catalogue: cat, Register: reg, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sits []uuid.UUID
+	for i := range 24 {
+		person := uuid.NewSHA1(uuid.NameSpaceOID, []byte{byte(i)}).String()
+		reg.people[person] = catalogue.Person{ID: person, FamilyName: "Ivanova", GivenName: "Maria", BirthDate: "2006-03-01",
+			Sex: "F", Citizenship: "RU", Region: "RU-MOW", TimeZone: "Europe/Moscow", Address: "Moscow, Tverskaya 1"}
+		data, _ := json.Marshal(map[string]any{"person_id": person, "age": 20, "date": "2026-03-01"})
+		res, err := failing.Append(ctx, "person-"+person, eventstore.Any, eventstore.Event{ID: uuid.New(), Type: "age.reached", Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := failing.ReadAll(ctx, res.Position-1, eventstore.Filter{}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		openings, err := svc.HandleTrigger(ctx, evs[0])
+		if err != nil || len(openings) != 1 {
+			t.Fatal(openings, err)
+		}
+		sits = append(sits, openings[0].ID)
+	}
+	timers := situations.NewTimers(svc, 24*time.Hour, nil)
+	fold := func() {
+		t.Helper()
+		evs, err := failing.ReadAll(ctx, timers.Position(), eventstore.Filter{StreamPrefixes: []string{situation.StreamPrefix}}, 100_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if err := timers.Apply(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	fold()
+	reminded := func(id uuid.UUID) int {
+		t.Helper()
+		evs, err := failing.ReadStream(ctx, situation.Stream(id), 0, eventstore.Forwards, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range evs {
+			if e.Type == situation.TypeDraftReminded {
+				n++
+			}
+		}
+		return n
+	}
+	// Every passport draft is reminded on its first reminder day, 30 days on.
+	if err := clk.Set(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	failing.mu.Lock()
+	failing.stream = situation.Stream(sits[7])
+	failing.mu.Unlock()
+	if err := timers.Tick(ctx); err == nil {
+		t.Fatal("tick: want the failed append's error")
+	}
+	fold()
+	for i, id := range sits {
+		want := 1
+		if i == 7 {
+			want = 0
+		}
+		if got := reminded(id); got != want {
+			t.Fatalf("situation %d after the failing tick: %d reminders, want %d", i, got, want)
+		}
+	}
+	if err := timers.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fold()
+	for i, id := range sits {
+		if got := reminded(id); got != 1 {
+			t.Fatalf("situation %d after the next tick: %d reminders, want 1", i, got)
+		}
+	}
 }
