@@ -60,6 +60,9 @@ func applyTo(db *bolt.DB, events []eventstore.RecordedEvent) (eventstore.Positio
 
 // apply folds one event; events that change no fact are skipped.
 func (b *batch) apply(e eventstore.RecordedEvent) error {
+	if done, err := b.applyFast(e); done {
+		return err
+	}
 	switch {
 	case e.Type == personaldata.TypeErased:
 		return b.erase(e.Data)

@@ -58,18 +58,7 @@ func (b *batch) applySituation(eventType string, data []byte) error {
 		if err := json.Unmarshal(data, &e); err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
-		s := step{Service: e.Decision.Service, Applicant: e.Decision.Applicant, Beneficiary: e.Decision.Beneficiary, Situation: e.SituationID}
-		switch e.Decision.Outcome {
-		case catalogue.OutcomeGranted:
-			if e.Decision.OptOut && e.GrantID != uuid.Nil {
-				if err := b.standing(e.GrantID, s); err != nil {
-					return err
-				}
-			}
-			return b.granted(s)
-		case catalogue.OutcomeDrafted:
-			return b.keepStep(e.StepID, s)
-		}
+		return b.stepDecided(&e)
 	case situation.TypeApplicationDecided, situation.TypeDraftExpired,
 		situation.TypeDraftDeclined, situation.TypeDraftWithdrawn:
 		var e draftClosed

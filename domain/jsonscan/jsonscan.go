@@ -1,0 +1,319 @@
+// Package jsonscan reads JSON as the sagas and registries write it, fast:
+// a validity check in one tight pass (Valid) and a walk through an
+// object's members that finds where each value ends without decoding it
+// (Members). The auditor's decoders and the register folded in memory use
+// them to decode the few members they need, and leave anything unusual to
+// encoding/json.
+package jsonscan
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// Valid reports whether data is one valid JSON value, as json.Valid does,
+// in one tight pass (json.Valid steps a state machine through a function
+// call per byte, most of what a fast decoding costs). It may also say
+// false for valid JSON nested deeper than it cares to follow (maxDepth):
+// the caller then gives up and leaves the data to encoding/json, which
+// decides. TestValidIsJSONValid.
+func Valid(data []byte) bool {
+	i, ok := validValue(data, SkipSpace(data, 0), 0)
+	return ok && SkipSpace(data, i) == len(data)
+}
+
+const maxDepth = 64
+
+// validValue returns the index past the valid value at data[i].
+func validValue(data []byte, i, depth int) (int, bool) {
+	if i >= len(data) {
+		return i, false
+	}
+	switch c := data[i]; {
+	case c == '"':
+		return validString(data, i)
+	case c == '{':
+		return validObject(data, i, depth+1)
+	case c == '[':
+		return validArray(data, i, depth+1)
+	case c == '-' || '0' <= c && c <= '9':
+		return validNumber(data, i)
+	case c == 't':
+		return validLiteral(data, i, "true")
+	case c == 'f':
+		return validLiteral(data, i, "false")
+	case c == 'n':
+		return validLiteral(data, i, "null")
+	}
+	return i, false
+}
+
+func validObject(data []byte, i, depth int) (int, bool) {
+	if depth > maxDepth {
+		return i, false
+	}
+	i = SkipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return i, false
+		}
+		var ok bool
+		if i, ok = validString(data, i); !ok {
+			return i, false
+		}
+		i = SkipSpace(data, i)
+		if i >= len(data) || data[i] != ':' {
+			return i, false
+		}
+		if i, ok = validValue(data, SkipSpace(data, i+1), depth); !ok {
+			return i, false
+		}
+		i = SkipSpace(data, i)
+		if i >= len(data) {
+			return i, false
+		}
+		switch data[i] {
+		case '}':
+			return i + 1, true
+		case ',':
+			i = SkipSpace(data, i+1)
+		default:
+			return i, false
+		}
+	}
+}
+
+func validArray(data []byte, i, depth int) (int, bool) {
+	if depth > maxDepth {
+		return i, false
+	}
+	i = SkipSpace(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i, ok = validValue(data, i, depth); !ok {
+			return i, false
+		}
+		i = SkipSpace(data, i)
+		if i >= len(data) {
+			return i, false
+		}
+		switch data[i] {
+		case ']':
+			return i + 1, true
+		case ',':
+			i = SkipSpace(data, i+1)
+		default:
+			return i, false
+		}
+	}
+}
+
+// validString: no control characters, valid escapes; bytes of any value
+// above them pass, as in encoding/json (which checks no UTF-8 here).
+func validString(data []byte, i int) (int, bool) {
+	for j := i + 1; j < len(data); j++ {
+		c := data[j]
+		if plain[c] {
+			continue
+		}
+		switch {
+		case c == '"':
+			return j + 1, true
+		case c < 0x20:
+			return j, false
+		case c == '\\':
+			j++
+			if j >= len(data) {
+				return j, false
+			}
+			switch data[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(data) {
+					return j, false
+				}
+				for _, h := range data[j+1 : j+5] {
+					if !isHex(h) {
+						return j, false
+					}
+				}
+				j += 4
+			default:
+				return j, false
+			}
+		}
+	}
+	return len(data), false
+}
+
+// plain marks the bytes that stand for themselves in a JSON string.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+// validNumber: -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?
+func validNumber(data []byte, i int) (int, bool) {
+	if data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && '1' <= data[i] && data[i] <= '9':
+		i = digits(data, i)
+	default:
+		return i, false
+	}
+	if i < len(data) && data[i] == '.' {
+		j := digits(data, i+1)
+		if j == i+1 {
+			return j, false
+		}
+		i = j
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		j := digits(data, i)
+		if j == i {
+			return j, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func digits(data []byte, i int) int {
+	for i < len(data) && '0' <= data[i] && data[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+func validLiteral(data []byte, i int, lit string) (int, bool) {
+	if len(data)-i < len(lit) || string(data[i:i+len(lit)]) != lit {
+		return i, false
+	}
+	return i + len(lit), true
+}
+
+// PlainString returns the content of a JSON string without escapes, in
+// valid UTF-8: what encoding/json decodes it to.
+func PlainString(value []byte) (string, bool) {
+	if len(value) < 2 || value[0] != '"' {
+		return "", false
+	}
+	s := value[1 : len(value)-1]
+	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+		return "", false
+	}
+	return string(s), true
+}
+
+// Members calls fn with the name (unquoted, as written) and the value of
+// each member of the object obj, which must be valid JSON, until fn
+// returns false; false when obj is not an object or fn returned false.
+func Members(obj []byte, fn func(key, value []byte) bool) bool {
+	i := SkipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return false
+	}
+	i = SkipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return true
+	}
+	for i < len(obj) {
+		end := StringEnd(obj, i)
+		key := obj[i+1 : end-1]
+		i = SkipSpace(obj, end)
+		if i >= len(obj) || obj[i] != ':' {
+			return false
+		}
+		i = SkipSpace(obj, i+1)
+		vend := ValueEnd(obj, i)
+		if vend <= i || !fn(key, obj[i:vend]) {
+			return false
+		}
+		i = SkipSpace(obj, vend)
+		if i >= len(obj) {
+			return false
+		}
+		if obj[i] == '}' {
+			return true
+		}
+		i = SkipSpace(obj, i+1) // the comma
+	}
+	return false
+}
+
+// SkipSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func SkipSpace(src []byte, i int) int {
+	for i < len(src) && (src[i] == ' ' || src[i] == '\t' || src[i] == '\n' || src[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// StringEnd returns the index just past the string that starts at src[i]:
+// the first quote after it that an even number of backslashes precedes.
+func StringEnd(src []byte, i int) int {
+	for j := i + 1; ; j++ {
+		k := bytes.IndexByte(src[j:], '"')
+		if k < 0 {
+			return len(src)
+		}
+		j += k
+		escapes := 0
+		for p := j - 1; p > i && src[p] == '\\'; p-- {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			return j + 1
+		}
+	}
+}
+
+// ValueEnd returns the index just past the value at src[i], which is valid
+// JSON: only strings and nesting are tracked.
+func ValueEnd(src []byte, i int) int {
+	depth := 0
+	for j := i; j < len(src); j++ {
+		switch src[j] {
+		case '"':
+			end := StringEnd(src, j)
+			if depth == 0 {
+				return end
+			}
+			j = end - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+			if depth < 0 {
+				return j
+			}
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return len(src)
+}

@@ -1,0 +1,92 @@
+package jsonscan
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Valid says what json.Valid says, but that it may refuse valid JSON
+// nested deeper than maxDepth: on hand-picked texts, then on random edits
+// of a recorded event and of random JSON-like texts.
+func TestValidIsJSONValid(t *testing.T) {
+	texts := []string{``, ` `, `{}`, `[]`, `""`, `0`, `-0`, `01`, `-`, `1.`, `1.5`, `1e5`, `1E+5`, `1e`, `1e+`, `.5`, `-.5`,
+		`true`, `tru`, `truex`, `null`, `nul`, `false`, ` {"a" : [1, 2.5e-3, "x\u00e9\n", {"b":null}] } `, `{"a":1,}`, `[1,]`,
+		`{"a"}`, `{"a":}`, `{,}`, `[,1]`, `{"a":1 "b":2}`, `"\x"`, `"\u12"`, `"\u12G4"`, `"\uABCD"`, "\"\x01\"", "\"\xff\xfe\"",
+		`"a`, `[1 2]`, `{"a":1}}`, `{"a":1} x`, `[[[[[]]]]]`, strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth),
+		`{"a":true}`, `{"a":false,"b":null}`, `"\/"`, `1 2`, "\t[\r\n]\n"}
+	texts = append(texts, recordedStep)
+	check := func(s string) {
+		got, want := Valid([]byte(s)), json.Valid([]byte(s))
+		if got && !want || got != want && depth(s) <= maxDepth {
+			t.Errorf("Valid(%q) = %v, json.Valid says %v", s, got, want)
+		}
+	}
+	for _, s := range texts {
+		check(s)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	const alphabet = "\"{}[],:\\ \t\n0123456789.eE+-abcdefnrtulsuA\x01\xc3\xa9/"
+	for range 20000 {
+		b := []byte(texts[rng.IntN(len(texts))])
+		if len(b) == 0 || rng.IntN(4) == 0 {
+			b = make([]byte, rng.IntN(12))
+			for i := range b {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+		} else {
+			for range 1 + rng.IntN(3) {
+				switch i := rng.IntN(len(b)); rng.IntN(3) {
+				case 0:
+					b[i] = alphabet[rng.IntN(len(alphabet))]
+				case 1:
+					b = append(b[:i:i], b[i+1:]...)
+				default:
+					b = append(b[:i:i], append([]byte{alphabet[rng.IntN(len(alphabet))]}, b[i:]...)...)
+				}
+				if len(b) == 0 {
+					break
+				}
+			}
+		}
+		check(string(b))
+	}
+}
+
+// depth is how deep brackets nest in s, strings ignored roughly.
+func depth(s string) int {
+	d, most := 0, 0
+	for _, c := range s {
+		switch c {
+		case '[', '{':
+			d++
+			most = max(most, d)
+		case ']', '}':
+			d--
+		}
+	}
+	return most
+}
+
+// recordedStep is a step.decided event as the sagas record it.
+const recordedStep = `{"situation_id":"9933bcc9-94bb-519f-9346-ef0082d9157d","step_id":"d103c9f0-6456-527a-aaf5-790eeb2fa6fb",` +
+	`"decision":{"key":"birth-certificate","step":"birth-certificate","service":"birth-certificate",` +
+	`"title":{"ru":"Свидетельство о рождении","en":"Birth certificate"},"mode":"grant","outcome":"granted",` +
+	`"applicant":"7031bac2-fda5-40cc-842c-d185aa79b8c3","reasons":[{"rule":"ok","n":-1.5e3}],"opt_out":false,` +
+	`"prefill":{"names":["a\"}","{b"],"father_id":null,"sex":"M","n":0.25}},` +
+	`"grant_id":"5a75f01c-0237-536e-a5a5-ca9c3675f6c9","decided_at":"2026-01-01T15:00:00+03:00"}`
+
+// Members gives each member's name and value as written, values whole.
+func TestMembersSplitsAnObject(t *testing.T) {
+	var got []string
+	ok := Members([]byte(` { "a" : "x\\\"}" , "b\"":[1,{"c":"]"}] ,"d":-2.5e1,"e":{}}`), func(key, value []byte) bool {
+		got = append(got, string(key)+"="+string(value))
+		return true
+	})
+	want := []string{`a="x\\\"}"`, `b\"=[1,{"c":"]"}]`, `d=-2.5e1`, `e={}`}
+	if !ok || !slices.Equal(got, want) {
+		t.Errorf("Members: %v %q, want %q", ok, got, want)
+	}
+}

@@ -1,0 +1,242 @@
+package register
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"lifesituations/domain/catalogue"
+	"lifesituations/domain/eventstore"
+	"lifesituations/domain/jsonscan"
+	"lifesituations/domain/lifeevent"
+	"lifesituations/domain/situation"
+)
+
+// The register spends most of its fold decoding events with encoding/json,
+// which checks an event (a function call per byte), then scans it again
+// member by member through reflection. The events most of a log is made of
+// (person.registered, birth.registered, situation.step_decided) are decoded
+// here in one scan after a validity check of its own (jsonscan) instead,
+// as the sagas and registries write them. It gives up, leaving the event
+// to encoding/json, on anything whose decoding by encoding/json it does
+// not mimic exactly: a member whose name is escaped, not ASCII or not
+// lower case, a field's value that is not a plain string (no escapes,
+// valid UTF-8) that parses, or for the few other types the literal it
+// expects. TestFastDecodingIsEncodingJSONs holds it to encoding/json's
+// result.
+
+// applyFast folds e when it is an event decoded here; false to leave it to
+// the rest of apply.
+func (b *batch) applyFast(e eventstore.RecordedEvent) (bool, error) {
+	switch {
+	case e.Type == string(lifeevent.PersonRegistered) && strings.HasPrefix(e.Stream, lifeevent.StreamPrefix):
+		d, ok := decodeRegisteredFast(e.Data)
+		if !ok {
+			return false, nil
+		}
+		return true, b.registered(d)
+	case e.Type == string(lifeevent.BirthRegistered) && strings.HasPrefix(e.Stream, lifeevent.StreamPrefix):
+		d, ok := decodeBornFast(e.Data)
+		if !ok {
+			return false, nil
+		}
+		return true, b.born(d)
+	case e.Type == situation.TypeStepDecided && strings.HasPrefix(e.Stream, situation.StreamPrefix):
+		d, ok := decodeStepDecidedFast(e.Data)
+		if !ok {
+			return false, nil
+		}
+		return true, b.stepDecided(d)
+	}
+	return false, nil
+}
+
+// stepDecided folds a decoded step decision.
+func (b *batch) stepDecided(e *stepDecided) error {
+	s := step{Service: e.Decision.Service, Applicant: e.Decision.Applicant, Beneficiary: e.Decision.Beneficiary, Situation: e.SituationID}
+	switch e.Decision.Outcome {
+	case catalogue.OutcomeGranted:
+		if e.Decision.OptOut && e.GrantID != uuid.Nil {
+			if err := b.standing(e.GrantID, s); err != nil {
+				return err
+			}
+		}
+		return b.granted(s)
+	case catalogue.OutcomeDrafted:
+		return b.keepStep(e.StepID, s)
+	}
+	return nil
+}
+
+func decodeRegisteredFast(data []byte) (*lifeevent.PersonRegisteredData, bool) {
+	d := &lifeevent.PersonRegisteredData{}
+	ok := decodeFast(data, func(key, value []byte) bool {
+		var dst *string
+		switch string(key) {
+		case "family_name":
+			dst = &d.FamilyName
+		case "given_name":
+			dst = &d.GivenName
+		case "citizenship":
+			dst = &d.Citizenship
+		case "region":
+			dst = &d.Region
+		case "time_zone":
+			dst = &d.TimeZone
+		case "address":
+			dst = &d.Address
+		case "person_id":
+			return parseUUID(&d.PersonID, value)
+		case "birth_date":
+			return parseDate(&d.BirthDate, value)
+		case "sex":
+			s, ok := jsonscan.PlainString(value)
+			d.Sex = lifeevent.Sex(s)
+			return ok
+		}
+		return setString(dst, value)
+	})
+	return d, ok
+}
+
+func decodeBornFast(data []byte) (*lifeevent.BirthRegisteredData, bool) {
+	d := &lifeevent.BirthRegisteredData{}
+	ok := decodeFast(data, func(key, value []byte) bool {
+		var dst *string
+		switch string(key) {
+		case "record_number":
+			dst = &d.RecordNumber
+		case "child_family_name":
+			dst = &d.ChildFamilyName
+		case "child_given_name":
+			dst = &d.ChildGivenName
+		case "region":
+			dst = &d.Region
+		case "time_zone":
+			dst = &d.TimeZone
+		case "address":
+			dst = &d.Address
+		case "child_id":
+			return parseUUID(&d.ChildID, value)
+		case "mother_id":
+			return parseUUID(&d.MotherID, value)
+		case "father_id":
+			if string(value) == "null" {
+				d.FatherID = nil // as encoding/json sets a pointer
+				return true
+			}
+			var id uuid.UUID
+			ok := parseUUID(&id, value)
+			d.FatherID = &id
+			return ok
+		case "birth_date":
+			return parseDate(&d.BirthDate, value)
+		case "sex":
+			s, ok := jsonscan.PlainString(value)
+			d.Sex = lifeevent.Sex(s)
+			return ok
+		}
+		return setString(dst, value)
+	})
+	return d, ok
+}
+
+func decodeStepDecidedFast(data []byte) (*stepDecided, bool) {
+	e := &stepDecided{}
+	dec := &e.Decision
+	decision := func(key, value []byte) bool {
+		var dst *string
+		switch string(key) {
+		case "service":
+			dst = &dec.Service
+		case "applicant":
+			dst = &dec.Applicant
+		case "beneficiary":
+			dst = &dec.Beneficiary
+		case "outcome":
+			s, ok := jsonscan.PlainString(value)
+			dec.Outcome = catalogue.Outcome(s)
+			return ok
+		case "opt_out":
+			switch string(value) {
+			case "true", "false":
+				dec.OptOut = string(value) == "true"
+				return true
+			}
+			return false
+		}
+		return setString(dst, value)
+	}
+	ok := decodeFast(data, func(key, value []byte) bool {
+		switch string(key) {
+		case "situation_id":
+			return parseUUID(&e.SituationID, value)
+		case "step_id":
+			return parseUUID(&e.StepID, value)
+		case "grant_id":
+			return parseUUID(&e.GrantID, value)
+		case "decision":
+			// A member repeated is decoded into the same struct again, as
+			// encoding/json does.
+			return value[0] == '{' && jsonscan.Members(value, knownOnly(decision))
+		}
+		return true
+	})
+	return e, ok
+}
+
+// decodeFast checks data and calls set with each member of its object:
+// set decodes the value of the field key names exactly, or skips it, and
+// says whether it may go on. A member whose name might match a field only
+// for encoding/json (another case, escaped, not ASCII) gives up.
+func decodeFast(data []byte, set func(key, value []byte) bool) bool {
+	return jsonscan.Valid(data) && jsonscan.Members(data, knownOnly(set))
+}
+
+// knownOnly turns set into a member callback that gives up on a member
+// whose name might match a field only for encoding/json: escaped, not
+// ASCII, or with capitals (the fields' names are lower case ASCII, which
+// nothing else folds onto once those are excluded).
+func knownOnly(set func(key, value []byte) bool) func(key, value []byte) bool {
+	return func(key, value []byte) bool {
+		for _, c := range key {
+			if c == '\\' || c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+				return false
+			}
+		}
+		return set(key, value)
+	}
+}
+
+// setString sets *dst to a plain string value; a nil dst is no field:
+// any value is skipped.
+func setString(dst *string, value []byte) bool {
+	if dst == nil {
+		return true
+	}
+	var ok bool
+	*dst, ok = jsonscan.PlainString(value)
+	return ok
+}
+
+// parseUUID decodes a plain JSON string as uuid.UUID.UnmarshalText does.
+func parseUUID(dst *uuid.UUID, value []byte) bool {
+	if len(value) < 2 || value[0] != '"' {
+		return false
+	}
+	id, err := uuid.ParseBytes(value[1 : len(value)-1])
+	*dst = id
+	return err == nil
+}
+
+// parseDate decodes a plain JSON string as lifeevent.Date.UnmarshalText does.
+func parseDate(dst *lifeevent.Date, value []byte) bool {
+	s, ok := jsonscan.PlainString(value)
+	if !ok {
+		return false
+	}
+	d, err := lifeevent.ParseDate(s)
+	*dst = d
+	return err == nil
+}
