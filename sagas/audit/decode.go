@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/eventstore"
+	"lifesituations/domain/jsonscan"
 	"lifesituations/domain/situation"
 )
 
@@ -33,8 +33,8 @@ func decodeStepStd(data []byte) *stepRecord {
 }
 
 // decodeStepFast decodes a step.decided event as the sagas write it, in one
-// pass after the validity check, where encoding/json checks and scans the
-// decision five times (it is most of the event). It gives up (false),
+// pass after the validity check (jsonscan), where encoding/json checks and
+// scans the decision five times (it is most of the event). It gives up (false),
 // leaving the event to decodeStepStd, on anything whose decoding by
 // encoding/json it does not mimic exactly: a member it reads whose name is
 // escaped, not ASCII or matches only case-insensitively, or whose value is
@@ -42,11 +42,11 @@ func decodeStepStd(data []byte) *stepRecord {
 // an object (the decision). TestDecodeStepFastIsEncodingJSONs holds it to
 // decodeStepStd's result.
 func decodeStepFast(data []byte) (*stepRecord, bool) {
-	if !json.Valid(data) {
+	if !jsonscan.Valid(data) {
 		return nil, false
 	}
 	rec := &stepRecord{}
-	ok := eachMember(data, func(key, value []byte) bool {
+	ok := jsonscan.Members(data, func(key, value []byte) bool {
 		var id *uuid.UUID
 		switch string(key) {
 		case "situation_id":
@@ -75,7 +75,7 @@ func decodeStepFast(data []byte) (*stepRecord, bool) {
 	if !ok || rec.Decision == nil {
 		return nil, false
 	}
-	ok = eachMember(rec.Decision, func(key, value []byte) bool {
+	ok = jsonscan.Members(rec.Decision, func(key, value []byte) bool {
 		var dst *string
 		switch string(key) {
 		case "key":
@@ -83,13 +83,13 @@ func decodeStepFast(data []byte) (*stepRecord, bool) {
 		case "service":
 			dst = &rec.named.Service
 		case "outcome":
-			s, ok := plainString(value)
+			s, ok := jsonscan.PlainString(value)
 			rec.named.Outcome = catalogue.Outcome(s)
 			return ok
 		default:
 			return !foldsTo(key, "key", "service", "outcome")
 		}
-		s, ok := plainString(value)
+		s, ok := jsonscan.PlainString(value)
 		*dst = s
 		return ok
 	})
@@ -110,92 +110,6 @@ func foldsTo(key []byte, names ...string) bool {
 		}
 	}
 	return false
-}
-
-// plainString returns the content of a JSON string without escapes, in
-// valid UTF-8: what encoding/json decodes it to.
-func plainString(value []byte) (string, bool) {
-	if len(value) < 2 || value[0] != '"' {
-		return "", false
-	}
-	s := value[1 : len(value)-1]
-	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
-		return "", false
-	}
-	return string(s), true
-}
-
-// eachMember calls fn with the name (unquoted, as written) and the value
-// of each member of the object obj, which must be valid JSON, until fn
-// returns false; false when obj is not an object or fn returned false.
-func eachMember(obj []byte, fn func(key, value []byte) bool) bool {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return false
-	}
-	i = skipSpace(obj, i+1)
-	if i < len(obj) && obj[i] == '}' {
-		return true
-	}
-	for i < len(obj) {
-		end, ok := stringEnd(obj, i)
-		if !ok {
-			return false
-		}
-		key := obj[i+1 : end-1]
-		i = skipSpace(obj, end)
-		if i >= len(obj) || obj[i] != ':' {
-			return false
-		}
-		i = skipSpace(obj, i+1)
-		vend := skipValid(obj, i)
-		if vend <= i || !fn(key, obj[i:vend]) {
-			return false
-		}
-		i = skipSpace(obj, vend)
-		if i >= len(obj) {
-			return false
-		}
-		if obj[i] == '}' {
-			return true
-		}
-		i = skipSpace(obj, i+1) // the comma
-	}
-	return false
-}
-
-// skipValid returns the index just past the value at src[i], which is
-// valid JSON (json.Valid held it): only strings and nesting are tracked.
-func skipValid(src []byte, i int) int {
-	depth := 0
-	for j := i; j < len(src); j++ {
-		switch src[j] {
-		case '"':
-			end, ok := stringEnd(src, j)
-			if !ok {
-				return len(src)
-			}
-			if depth == 0 {
-				return end
-			}
-			j = end - 1
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return j + 1
-			}
-			if depth < 0 {
-				return j
-			}
-		case ',', ' ', '\t', '\n', '\r', ':':
-			if depth == 0 {
-				return j
-			}
-		}
-	}
-	return len(src)
 }
 
 // planOpening is what the plan reads of an opening.
@@ -222,7 +136,7 @@ func decodePlanOpening(data []byte) (planOpening, error) {
 // TestDecodePlanOpeningFastIsEncodingJSONs holds it to json.Unmarshal.
 func decodePlanOpeningFast(data []byte) (planOpening, bool) {
 	var o planOpening
-	if !json.Valid(data) {
+	if !jsonscan.Valid(data) {
 		return o, false
 	}
 	seen := map[string]bool{}
@@ -233,7 +147,7 @@ func decodePlanOpeningFast(data []byte) (planOpening, bool) {
 		seen[string(key)] = true
 		return true
 	}
-	ok := eachMember(data, func(key, value []byte) bool {
+	ok := jsonscan.Members(data, func(key, value []byte) bool {
 		switch string(key) {
 		case "situation_id":
 			return known(key) && parseID(&o.SituationID, value)
@@ -244,7 +158,7 @@ func decodePlanOpeningFast(data []byte) (planOpening, bool) {
 				return false
 			}
 			tseen := map[string]bool{}
-			return eachMember(value, func(key, value []byte) bool {
+			return jsonscan.Members(value, func(key, value []byte) bool {
 				if tseen[string(key)] {
 					return false
 				}
@@ -268,7 +182,7 @@ func decodePlanOpeningFast(data []byte) (planOpening, bool) {
 				default:
 					return !foldsTo(key, "event_id", "type", "stream", "position", "event_date", "data")
 				}
-				s, ok := plainString(value)
+				s, ok := jsonscan.PlainString(value)
 				*dst = s
 				return ok
 			})
@@ -281,7 +195,7 @@ func decodePlanOpeningFast(data []byte) (planOpening, bool) {
 
 // parseID decodes a plain JSON string holding a uuid.
 func parseID(dst *uuid.UUID, value []byte) bool {
-	s, ok := plainString(value)
+	s, ok := jsonscan.PlainString(value)
 	if !ok {
 		return false
 	}
