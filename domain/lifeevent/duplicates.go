@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+
+	"lifesituations/domain/jsonscan"
 )
 
 // duplicateKey finds the first member name repeated within one object of
@@ -13,6 +15,70 @@ import (
 // personal field could be stored in clear beside its sealed twin: ingest
 // refuses it. data must be valid JSON.
 func duplicateKey(data []byte) ([]string, bool) {
+	if path, found, ok := duplicateKeyPlain(data); ok {
+		return path, found
+	}
+	return duplicateKeyDecoded(data)
+}
+
+// duplicateKeyPlain is duplicateKey for payloads whose member names have
+// no escapes (as registries send them): it compares the names as written,
+// without decoding anything. ok is false on an escaped name: two names
+// written differently may then be the same, which only decoding tells.
+func duplicateKeyPlain(v []byte) (path []string, found, ok bool) {
+	i := jsonscan.SkipSpace(v, 0)
+	if i >= len(v) {
+		return nil, false, true
+	}
+	switch v[i] {
+	case '{':
+		var buf [16][]byte
+		names := buf[:0]
+		ok = true
+		jsonscan.Members(v[i:], func(key, value []byte) bool {
+			if bytes.IndexByte(key, '\\') >= 0 {
+				ok = false
+				return false
+			}
+			for _, n := range names {
+				if bytes.Equal(n, key) {
+					path, found = []string{string(key)}, true
+					return false
+				}
+			}
+			names = append(names, key)
+			var sub []string
+			if sub, found, ok = duplicateKeyPlain(value); found {
+				path = append([]string{string(key)}, sub...)
+			}
+			return ok && !found
+		})
+		return path, found, ok
+	case '[':
+		i = jsonscan.SkipSpace(v, i+1)
+		for k := 0; i < len(v) && v[i] != ']'; k++ {
+			end := jsonscan.ValueEnd(v, i)
+			if end <= i {
+				return nil, false, false
+			}
+			if sub, found, ok := duplicateKeyPlain(v[i:end]); found || !ok {
+				if found {
+					sub = append([]string{strconv.Itoa(k)}, sub...)
+				}
+				return sub, found, ok
+			}
+			i = jsonscan.SkipSpace(v, end)
+			if i < len(v) && v[i] == ',' {
+				i = jsonscan.SkipSpace(v, i+1)
+			}
+		}
+	}
+	return nil, false, true
+}
+
+// duplicateKeyDecoded is duplicateKey through encoding/json's tokens,
+// which unescape the names.
+func duplicateKeyDecoded(data []byte) ([]string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var path []string
 	found := false
