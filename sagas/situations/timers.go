@@ -1,6 +1,7 @@
 package situations
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"encoding/json"
@@ -45,8 +46,9 @@ type Timers struct {
 	drafts  map[uuid.UUID]*openDraft
 	pending map[uuid.UUID]*submitted
 	// pendingDecisions keeps each draft's decision until the agency has
-	// decided it: the agency's rule reads it.
-	pendingDecisions map[uuid.UUID]catalogue.StepDecision
+	// decided it: the agency's rule reads it. It is decoded when the draft
+	// is confirmed.
+	pendingDecisions map[uuid.UUID]pendingDecision
 	// due orders the scheduled drafts and the submitted ones by the
 	// instant they come due; unscheduled holds the drafts folded since the
 	// last tick (their applicant's zone is not read yet), irregular those
@@ -91,7 +93,7 @@ func NewTimers(svc *Service, agencyDelay time.Duration, rule AgencyRule) *Timers
 	}
 	return &Timers{svc: svc, agencyDelay: agencyDelay, rule: rule,
 		drafts: map[uuid.UUID]*openDraft{}, pending: map[uuid.UUID]*submitted{},
-		pendingDecisions: map[uuid.UUID]catalogue.StepDecision{},
+		pendingDecisions: map[uuid.UUID]pendingDecision{},
 		unscheduled:      map[uuid.UUID]*openDraft{}, irregular: map[uuid.UUID]*openDraft{}}
 }
 
@@ -102,21 +104,20 @@ func (t *Timers) Apply(ev eventstore.RecordedEvent) error {
 	defer func() { t.position = max(t.position, ev.Position) }()
 	switch ev.Type {
 	case situation.TypeStepDecided:
+		if e, ok := decodeStepDecidedFast(ev.Data); ok {
+			if e.outcome == catalogue.OutcomeDrafted {
+				// The data may be reused once folded.
+				t.draftDecided(e, pendingDecision{raw: bytes.Clone(e.decision)})
+			}
+			return nil
+		}
 		var e situation.StepDecided
 		if err := json.Unmarshal(ev.Data, &e); err != nil {
 			return fmt.Errorf("timers: decode %s: %w", ev.Type, err)
 		}
 		if e.Decision.Outcome == catalogue.OutcomeDrafted {
-			t.dropDraft(e.StepID)
-			d := &openDraft{situation: e.SituationID, draft: e.StepID, applicant: e.Decision.Applicant,
-				deadline: e.Decision.Deadline, reminders: e.Decision.Reminders, sent: map[string]bool{}}
-			t.drafts[e.StepID] = d
-			if d.parseDates() {
-				t.unscheduled[e.StepID] = d
-			} else {
-				t.irregular[e.StepID] = d
-			}
-			t.pendingDecisions[e.StepID] = e.Decision
+			t.draftDecided(&stepDecidedIndex{situationID: e.SituationID, stepID: e.StepID, applicant: e.Decision.Applicant,
+				deadline: e.Decision.Deadline, reminders: e.Decision.Reminders}, pendingDecision{decoded: e.Decision})
 		}
 	case situation.TypeDraftReminded:
 		var e situation.DraftReminded
@@ -131,10 +132,14 @@ func (t *Timers) Apply(ev eventstore.RecordedEvent) error {
 		if err := json.Unmarshal(ev.Data, &e); err != nil {
 			return fmt.Errorf("timers: decode %s: %w", ev.Type, err)
 		}
+		decision, err := t.pendingDecisions[e.DraftID].decision()
+		if err != nil {
+			return fmt.Errorf("timers: %s of draft %s: %w", ev.Type, e.DraftID, err)
+		}
 		t.dropDraft(e.DraftID)
 		t.dropSubmitted(e.DraftID)
 		p := &submitted{situation: e.SituationID, draft: e.DraftID,
-			decision: t.pendingDecisions[e.DraftID], fields: e.Fields, due: e.At.Add(t.agencyDelay)}
+			decision: decision, fields: e.Fields, due: e.At.Add(t.agencyDelay)}
 		t.pending[e.DraftID] = p
 		t.schedule(&dueTimer{at: p.due, sub: p})
 	case situation.TypeDraftDeclined, situation.TypeDraftExpired, situation.TypeDraftWithdrawn:
@@ -158,6 +163,20 @@ func (t *Timers) Apply(ev eventstore.RecordedEvent) error {
 		delete(t.pendingDecisions, e.DraftID)
 	}
 	return nil
+}
+
+// draftDecided indexes a draft decided. t.mu is held.
+func (t *Timers) draftDecided(e *stepDecidedIndex, decision pendingDecision) {
+	t.dropDraft(e.stepID)
+	d := &openDraft{situation: e.situationID, draft: e.stepID, applicant: e.applicant,
+		deadline: e.deadline, reminders: e.reminders, sent: map[string]bool{}}
+	t.drafts[e.stepID] = d
+	if d.parseDates() {
+		t.unscheduled[e.stepID] = d
+	} else {
+		t.irregular[e.stepID] = d
+	}
+	t.pendingDecisions[e.stepID] = decision
 }
 
 // dropDraft forgets an open draft and its timer. t.mu is held.
