@@ -9,6 +9,8 @@ package jsonscan
 import (
 	"bytes"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // Valid reports whether data is one valid JSON value, as json.Valid does,
@@ -316,4 +318,58 @@ func ValueEnd(src []byte, i int) int {
 		}
 	}
 	return len(src)
+}
+
+// PlainName reports whether a member name (as written) names a Go field
+// for encoding/json only if it equals the field's JSON name: lower case
+// ASCII without escapes. Any other name might match a field by
+// encoding/json's unescaping or case folding: a fast decoder gives up on it.
+func PlainName(key []byte) bool {
+	for _, c := range key {
+		if c == '\\' || c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// Elements calls fn with each element of the array arr, which must be
+// valid JSON, until fn returns false; false when arr is not an array or fn
+// returned false.
+func Elements(arr []byte, fn func(value []byte) bool) bool {
+	i := SkipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return false
+	}
+	i = SkipSpace(arr, i+1)
+	if i < len(arr) && arr[i] == ']' {
+		return true
+	}
+	for i < len(arr) {
+		end := ValueEnd(arr, i)
+		if end <= i || !fn(arr[i:end]) {
+			return false
+		}
+		i = SkipSpace(arr, end)
+		if i >= len(arr) {
+			return false
+		}
+		if arr[i] == ']' {
+			return true
+		}
+		i = SkipSpace(arr, i+1) // the comma
+	}
+	return false
+}
+
+// UUID decodes a plain JSON string holding a uuid as uuid.UUID's
+// UnmarshalText does (encoding/json's decoding of a uuid.UUID field).
+func UUID(dst *uuid.UUID, value []byte) bool {
+	s, ok := PlainString(value)
+	if !ok {
+		return false
+	}
+	id, err := uuid.Parse(s)
+	*dst = id
+	return err == nil
 }

@@ -55,23 +55,16 @@ func duplicateKeyPlain(v []byte) (path []string, found, ok bool) {
 		})
 		return path, found, ok
 	case '[':
-		i = jsonscan.SkipSpace(v, i+1)
-		for k := 0; i < len(v) && v[i] != ']'; k++ {
-			end := jsonscan.ValueEnd(v, i)
-			if end <= i {
-				return nil, false, false
+		ok, k := true, 0
+		jsonscan.Elements(v[i:], func(value []byte) bool {
+			var sub []string
+			if sub, found, ok = duplicateKeyPlain(value); found {
+				path = append([]string{strconv.Itoa(k)}, sub...)
 			}
-			if sub, found, ok := duplicateKeyPlain(v[i:end]); found || !ok {
-				if found {
-					sub = append([]string{strconv.Itoa(k)}, sub...)
-				}
-				return sub, found, ok
-			}
-			i = jsonscan.SkipSpace(v, end)
-			if i < len(v) && v[i] == ',' {
-				i = jsonscan.SkipSpace(v, i+1)
-			}
-		}
+			k++
+			return ok && !found
+		})
+		return path, found, ok
 	}
 	return nil, false, true
 }

@@ -2,7 +2,6 @@ package register
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -87,7 +86,7 @@ func decodeRegisteredFast(data []byte) (*lifeevent.PersonRegisteredData, bool) {
 		case "address":
 			dst = &d.Address
 		case "person_id":
-			return parseUUID(&d.PersonID, value)
+			return jsonscan.UUID(&d.PersonID, value)
 		case "birth_date":
 			return parseDate(&d.BirthDate, value)
 		case "sex":
@@ -118,16 +117,16 @@ func decodeBornFast(data []byte) (*lifeevent.BirthRegisteredData, bool) {
 		case "address":
 			dst = &d.Address
 		case "child_id":
-			return parseUUID(&d.ChildID, value)
+			return jsonscan.UUID(&d.ChildID, value)
 		case "mother_id":
-			return parseUUID(&d.MotherID, value)
+			return jsonscan.UUID(&d.MotherID, value)
 		case "father_id":
 			if string(value) == "null" {
 				d.FatherID = nil // as encoding/json sets a pointer
 				return true
 			}
 			var id uuid.UUID
-			ok := parseUUID(&id, value)
+			ok := jsonscan.UUID(&id, value)
 			d.FatherID = &id
 			return ok
 		case "birth_date":
@@ -171,11 +170,11 @@ func decodeStepDecidedFast(data []byte) (*stepDecided, bool) {
 	ok := decodeFast(data, func(key, value []byte) bool {
 		switch string(key) {
 		case "situation_id":
-			return parseUUID(&e.SituationID, value)
+			return jsonscan.UUID(&e.SituationID, value)
 		case "step_id":
-			return parseUUID(&e.StepID, value)
+			return jsonscan.UUID(&e.StepID, value)
 		case "grant_id":
-			return parseUUID(&e.GrantID, value)
+			return jsonscan.UUID(&e.GrantID, value)
 		case "decision":
 			// A member repeated is decoded into the same struct again, as
 			// encoding/json does.
@@ -200,12 +199,7 @@ func decodeFast(data []byte, set func(key, value []byte) bool) bool {
 // nothing else folds onto once those are excluded).
 func knownOnly(set func(key, value []byte) bool) func(key, value []byte) bool {
 	return func(key, value []byte) bool {
-		for _, c := range key {
-			if c == '\\' || c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
-				return false
-			}
-		}
-		return set(key, value)
+		return jsonscan.PlainName(key) && set(key, value)
 	}
 }
 
@@ -218,16 +212,6 @@ func setString(dst *string, value []byte) bool {
 	var ok bool
 	*dst, ok = jsonscan.PlainString(value)
 	return ok
-}
-
-// parseUUID decodes a plain JSON string as uuid.UUID.UnmarshalText does.
-func parseUUID(dst *uuid.UUID, value []byte) bool {
-	if len(value) < 2 || value[0] != '"' {
-		return false
-	}
-	id, err := uuid.ParseBytes(value[1 : len(value)-1])
-	*dst = id
-	return err == nil
 }
 
 // parseDate decodes a plain JSON string as lifeevent.Date.UnmarshalText does.

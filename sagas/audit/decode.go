@@ -70,7 +70,7 @@ func decodeStepFast(data []byte) (*stepRecord, bool) {
 		default:
 			return !foldsTo(key, "situation_id", "step_id", "grant_id", "entry_id", "parent_step_id", "expired_step_id", "decision")
 		}
-		return parseID(id, value)
+		return jsonscan.UUID(id, value)
 	})
 	if !ok || rec.Decision == nil {
 		return nil, false
@@ -150,7 +150,7 @@ func decodePlanOpeningFast(data []byte) (planOpening, bool) {
 	ok := jsonscan.Members(data, func(key, value []byte) bool {
 		switch string(key) {
 		case "situation_id":
-			return known(key) && parseID(&o.SituationID, value)
+			return known(key) && jsonscan.UUID(&o.SituationID, value)
 		case "register_position":
 			return known(key) && parsePosition(&o.RegisterPosition, value)
 		case "trigger":
@@ -167,7 +167,7 @@ func decodePlanOpeningFast(data []byte) (planOpening, bool) {
 				var dst *string
 				switch string(key) {
 				case "event_id":
-					return parseID(&t.EventID, value)
+					return jsonscan.UUID(&t.EventID, value)
 				case "position":
 					return parsePosition(&t.Position, value)
 				case "data":
@@ -191,17 +191,6 @@ func decodePlanOpeningFast(data []byte) (planOpening, bool) {
 		}
 	})
 	return o, ok
-}
-
-// parseID decodes a plain JSON string holding a uuid.
-func parseID(dst *uuid.UUID, value []byte) bool {
-	s, ok := jsonscan.PlainString(value)
-	if !ok {
-		return false
-	}
-	u, err := uuid.Parse(s)
-	*dst = u
-	return err == nil
 }
 
 // parsePosition decodes a JSON number that is a position: digits only.

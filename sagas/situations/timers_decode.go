@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -52,14 +51,14 @@ func decodeStepDecidedFast(data []byte) (*stepDecidedIndex, bool) {
 	}
 	e := &stepDecidedIndex{}
 	ok := jsonscan.Members(data, func(key, value []byte) bool {
-		if !plainName(key) {
+		if !jsonscan.PlainName(key) {
 			return false
 		}
 		switch string(key) {
 		case "situation_id":
-			return setUUID(&e.situationID, value)
+			return jsonscan.UUID(&e.situationID, value)
 		case "step_id":
-			return setUUID(&e.stepID, value)
+			return jsonscan.UUID(&e.stepID, value)
 		case "decision":
 			// Repeated, encoding/json would merge the two: not mimicked.
 			if e.decision != nil || value[0] != '{' {
@@ -75,7 +74,7 @@ func decodeStepDecidedFast(data []byte) (*stepDecidedIndex, bool) {
 
 // decisionMember reads or checks one member of the decision.
 func (e *stepDecidedIndex) decisionMember(key, value []byte) bool {
-	if !plainName(key) {
+	if !jsonscan.PlainName(key) {
 		return false
 	}
 	switch string(key) {
@@ -111,18 +110,6 @@ func (p pendingDecision) decision() (catalogue.StepDecision, error) {
 	return d, nil
 }
 
-// plainName: a member name that names a field for encoding/json only if it
-// equals its name (lower case ASCII, no escapes); a name otherwise might
-// match one by encoding/json's case folding.
-func plainName(key []byte) bool {
-	for _, c := range key {
-		if c == '\\' || c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
-			return false
-		}
-	}
-	return true
-}
-
 // setString sets *dst to a plain string value; null leaves it, as
 // encoding/json does.
 func setString(dst *string, value []byte) bool {
@@ -145,45 +132,13 @@ func setStrings(dst *[]string, value []byte) bool {
 		return false
 	}
 	ss := []string{}
-	ok := elements(value, func(v []byte) bool {
+	ok := jsonscan.Elements(value, func(v []byte) bool {
 		s, ok := jsonscan.PlainString(v)
 		ss = append(ss, s)
 		return ok
 	})
 	*dst = ss
 	return ok
-}
-
-// setUUID decodes a plain string as uuid.UUID.UnmarshalText does.
-func setUUID(dst *uuid.UUID, value []byte) bool {
-	if _, ok := jsonscan.PlainString(value); !ok {
-		return false
-	}
-	return dst.UnmarshalText(value[1:len(value)-1]) == nil
-}
-
-// elements calls fn with each element of the array arr, which is valid
-// JSON, until fn returns false; false when fn did.
-func elements(arr []byte, fn func(value []byte) bool) bool {
-	i := jsonscan.SkipSpace(arr, 1)
-	if i < len(arr) && arr[i] == ']' {
-		return true
-	}
-	for i < len(arr) {
-		end := jsonscan.ValueEnd(arr, i)
-		if end <= i || !fn(arr[i:end]) {
-			return false
-		}
-		i = jsonscan.SkipSpace(arr, end)
-		if i >= len(arr) {
-			return false
-		}
-		if arr[i] == ']' {
-			return true
-		}
-		i = jsonscan.SkipSpace(arr, i+1) // the comma
-	}
-	return false
 }
 
 // schema is what encoding/json accepts for a Go type, for the types the
@@ -265,7 +220,7 @@ func structSchema(t reflect.Type) *schema {
 		if name == "" {
 			name = f.Name
 		}
-		if strings.Contains(opts, "string") || !plainName([]byte(strings.ToLower(name))) || s.fields[strings.ToLower(name)] != nil {
+		if strings.Contains(opts, "string") || !jsonscan.PlainName([]byte(strings.ToLower(name))) || s.fields[strings.ToLower(name)] != nil {
 			return &schema{kind: unknownKind}
 		}
 		s.fields[strings.ToLower(name)] = schemaOf(f.Type)
@@ -300,15 +255,15 @@ func (s *schema) check(value []byte) bool {
 		return value[0] == '{' && numbersFit(value)
 	case uuidKind:
 		var id uuid.UUID
-		return setUUID(&id, value)
+		return jsonscan.UUID(&id, value)
 	case timeKind:
 		var at time.Time
 		return at.UnmarshalJSON(value) == nil
 	case sliceKind:
-		return value[0] == '[' && elements(value, s.elem.check)
+		return value[0] == '[' && jsonscan.Elements(value, s.elem.check)
 	case structKind:
 		return value[0] == '{' && jsonscan.Members(value, func(key, v []byte) bool {
-			return plainName(key) && s.member(key, v)
+			return jsonscan.PlainName(key) && s.member(key, v)
 		})
 	}
 	return false
