@@ -174,22 +174,10 @@ func (t *tailCache) read(dst []eventstore.RecordedEvent, after, last eventstore.
 	end := min(last, t.first+uint64(t.n)-1)
 	for after < end && len(dst) < max {
 		ev := &t.ring[t.index(int(after+1-t.first))]
-		if matchString(f.StreamPrefixes, ev.Stream) && matchString(f.TypePrefixes, ev.Type) {
+		if f.Match(ev.Stream, ev.Type) {
 			dst = append(dst, *ev)
 		}
 		after++
 	}
 	return dst, after, true
-}
-
-func matchString(prefixes []string, s string) bool {
-	if len(prefixes) == 0 {
-		return true
-	}
-	for _, p := range prefixes {
-		if len(s) >= len(p) && s[:len(p)] == p {
-			return true
-		}
-	}
-	return false
 }
