@@ -238,17 +238,7 @@ func TestTimersRemindExpireAndAgencyDecides(t *testing.T) {
 		t.Fatal(err)
 	}
 	timers := situations.NewTimers(f.svc, 24*time.Hour, nil)
-	fold := func() {
-		evs, err := f.store.ReadAll(ctx, timers.Position(), eventstore.Filter{StreamPrefixes: []string{situation.StreamPrefix}}, 10_000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range evs {
-			if err := timers.Apply(e); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	fold := func() { foldTimers(t, f.store, timers) }
 	fold()
 	st := f.state(t, openings[0].ID)
 	var insurance, allowance uuid.UUID

@@ -41,18 +41,7 @@ func TestTimersFireAtTheApplicantsLocalMidnight(t *testing.T) {
 	}
 	sit := openings[0].ID
 	timers := situations.NewTimers(f.svc, 24*time.Hour, nil)
-	fold := func() {
-		t.Helper()
-		evs, err := f.store.ReadAll(ctx, timers.Position(), eventstore.Filter{StreamPrefixes: []string{situation.StreamPrefix}}, 10_000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range evs {
-			if err := timers.Apply(e); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	fold := func() { t.Helper(); foldTimers(t, f.store, timers) }
 	tick := func(at time.Time) {
 		t.Helper()
 		if err := f.clock.Set(at); err != nil {
@@ -189,18 +178,7 @@ func TestTickFiresManySituationsAndRetriesTheFailedOne(t *testing.T) {
 		sits = append(sits, openings[0].ID)
 	}
 	timers := situations.NewTimers(svc, 24*time.Hour, nil)
-	fold := func() {
-		t.Helper()
-		evs, err := failing.ReadAll(ctx, timers.Position(), eventstore.Filter{StreamPrefixes: []string{situation.StreamPrefix}}, 100_000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range evs {
-			if err := timers.Apply(e); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	fold := func() { t.Helper(); foldTimers(t, failing, timers) }
 	fold()
 	reminded := func(id uuid.UUID) int {
 		t.Helper()
@@ -243,6 +221,20 @@ func TestTickFiresManySituationsAndRetriesTheFailedOne(t *testing.T) {
 	for i, id := range sits {
 		if got := reminded(id); got != 1 {
 			t.Fatalf("situation %d after the next tick: %d reminders, want 1", i, got)
+		}
+	}
+}
+
+// foldTimers folds into timers the situation events it has not seen yet.
+func foldTimers(t *testing.T, store eventstore.Store, timers *situations.Timers) {
+	t.Helper()
+	evs, err := store.ReadAll(context.Background(), timers.Position(), eventstore.Filter{StreamPrefixes: []string{situation.StreamPrefix}}, 100_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if err := timers.Apply(e); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
