@@ -30,19 +30,7 @@ func (s *nullStore) Append(_ context.Context, _ string, _ eventstore.ExpectedRev
 // new trigger each time: reading the data, deciding, encoding the events
 // and the consequences, over a store that keeps nothing.
 func BenchmarkHandleTriggerBirth(b *testing.B) {
-	const (
-		father = "6f1c3c1e-0000-4000-8000-0000000000f1"
-		older  = "6f1c3c1e-0000-4000-8000-0000000000c0"
-	)
-	reg := &register{people: map[string]catalogue.Person{
-		mother: {ID: mother, FamilyName: "Ivanova", GivenName: "Maria", BirthDate: "1994-03-01", Sex: "F", Citizenship: "RU",
-			Region: "RU-MOW", TimeZone: "Europe/Moscow", Address: "Moscow, Tverskaya 1", Children: []string{older, child},
-			Incomes: map[string]float64{"2024": 600000, "2025": 640000}},
-		father: {ID: father, FamilyName: "Ivanov", GivenName: "Petr", BirthDate: "1992-07-11", Sex: "M", Citizenship: "RU",
-			Region: "RU-MOW", TimeZone: "Europe/Moscow", Children: []string{older, child}, Incomes: map[string]float64{"2025": 300000}},
-		older: {ID: older, BirthDate: "2021-05-05", Sex: "F", Region: "RU-MOW", Parents: []string{mother, father}},
-		child: {ID: child, BirthDate: "2026-02-20", Sex: "M", Region: "RU-MOW", Parents: []string{mother, father}},
-	}}
+	reg := birthFamily()
 	cat, err := catalogue.Default()
 	if err != nil {
 		b.Fatal(err)
@@ -71,4 +59,24 @@ func BenchmarkHandleTriggerBirth(b *testing.B) {
 			b.Fatalf("%+v, %v", openings, err)
 		}
 	}
+}
+
+// The newborn's father and older sister in birthFamily.
+const (
+	father = "6f1c3c1e-0000-4000-8000-0000000000f1"
+	older  = "6f1c3c1e-0000-4000-8000-0000000000c0"
+)
+
+// birthFamily is a register of a family that has a second child: the
+// mother and father with incomes, an older sister and the newborn.
+func birthFamily() *register {
+	return &register{people: map[string]catalogue.Person{
+		mother: {ID: mother, FamilyName: "Ivanova", GivenName: "Maria", BirthDate: "1994-03-01", Sex: "F", Citizenship: "RU",
+			Region: "RU-MOW", TimeZone: "Europe/Moscow", Address: "Moscow, Tverskaya 1", Children: []string{older, child},
+			Incomes: map[string]float64{"2024": 600000, "2025": 640000}},
+		father: {ID: father, FamilyName: "Ivanov", GivenName: "Petr", BirthDate: "1992-07-11", Sex: "M", Citizenship: "RU",
+			Region: "RU-MOW", TimeZone: "Europe/Moscow", Children: []string{older, child}, Incomes: map[string]float64{"2025": 300000}},
+		older: {ID: older, BirthDate: "2021-05-05", Sex: "F", Region: "RU-MOW", Parents: []string{mother, father}},
+		child: {ID: child, BirthDate: "2026-02-20", Sex: "M", Region: "RU-MOW", Parents: []string{mother, father}},
+	}}
 }

@@ -32,19 +32,7 @@ func (s *recordingStore) Append(_ context.Context, stream string, _ eventstore.E
 // situations service writes them: each an opening and its step decisions.
 func situationEvents(tb testing.TB, births int) []eventstore.RecordedEvent {
 	tb.Helper()
-	const (
-		father = "6f1c3c1e-0000-4000-8000-0000000000f1"
-		older  = "6f1c3c1e-0000-4000-8000-0000000000c0"
-	)
-	reg := &register{people: map[string]catalogue.Person{
-		mother: {ID: mother, FamilyName: "Ivanova", GivenName: "Maria", BirthDate: "1994-03-01", Sex: "F", Citizenship: "RU",
-			Region: "RU-MOW", TimeZone: "Europe/Moscow", Address: "Moscow, Tverskaya 1", Children: []string{older, child},
-			Incomes: map[string]float64{"2024": 600000, "2025": 640000}},
-		father: {ID: father, FamilyName: "Ivanov", GivenName: "Petr", BirthDate: "1992-07-11", Sex: "M", Citizenship: "RU",
-			Region: "RU-MOW", TimeZone: "Europe/Moscow", Children: []string{older, child}, Incomes: map[string]float64{"2025": 300000}},
-		older: {ID: older, BirthDate: "2021-05-05", Sex: "F", Region: "RU-MOW", Parents: []string{mother, father}},
-		child: {ID: child, BirthDate: "2026-02-20", Sex: "M", Region: "RU-MOW", Parents: []string{mother, father}},
-	}}
+	reg := birthFamily()
 	cat, err := catalogue.Default()
 	if err != nil {
 		tb.Fatal(err)
