@@ -78,10 +78,22 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 	const appenders = 64
 	s := openStore(b, b.TempDir())
 	evs := benchEvents(b.N)
+	b.ResetTimer()
+	err := appendConcurrently(s, appenders, evs)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	reportRate(b, b.N)
+	reportStats(b, s)
+}
+
+// appendConcurrently appends evs one by one from appenders goroutines,
+// each to its own stream, and returns the first error.
+func appendConcurrently(s *Store, appenders int, evs []eventstore.Event) error {
 	var next atomic.Int64
 	errs := make(chan error, appenders)
 	var wg sync.WaitGroup
-	b.ResetTimer()
 	for g := range appenders {
 		wg.Go(func() {
 			stream := fmt.Sprintf("person-%d", g)
@@ -98,13 +110,8 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 		})
 	}
 	wg.Wait()
-	b.StopTimer()
 	close(errs)
-	if err := <-errs; err != nil {
-		b.Fatal(err)
-	}
-	reportRate(b, b.N)
-	reportStats(b, s)
+	return <-errs
 }
 
 const readFixtureEvents = 200_000

@@ -54,31 +54,12 @@ func benchmarkTail(b *testing.B, subs int) {
 
 	cpu0 := processCPU(b)
 	b.ResetTimer()
-	var next atomic.Int64
-	errs := make(chan error, appenders)
-	var wg sync.WaitGroup
-	for g := range appenders {
-		wg.Go(func() {
-			stream := fmt.Sprintf("person-%d", g)
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(evs)) {
-					return
-				}
-				if _, err := s.Append(context.Background(), stream, eventstore.Any, evs[i]); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	err := appendConcurrently(s, appenders, evs)
 	subsDone.Wait()
 	b.StopTimer()
 	cpu := processCPU(b) - cpu0
-	close(errs)
 	close(subErrs)
-	if err := errors.Join(<-errs, <-subErrs); err != nil {
+	if err := errors.Join(err, <-subErrs); err != nil {
 		b.Fatal(err)
 	}
 	if want := int64(subs) * int64(b.N); delivered.Load() != want {
