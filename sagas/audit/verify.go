@@ -12,10 +12,11 @@
 // catalogue.Decide, the follow-ups of a confirmed draft and the notice of a
 // missed deadline as the sagas decide them.
 //
-// The replay is a pipeline: reading (and opening the personal fields, on
-// every core), folding, preparing (decoding the openings and decisions and
-// recomputing the openings, on every core) and the verification proper,
-// which takes the events in log order.
+// The replay is a pipeline: reading (pages of positions read, their
+// personal fields opened and their openings and decisions decoded, on
+// every core, running ahead of the fold), folding, preparing (recomputing
+// the openings, on every core) and the verification proper, which takes
+// the events in log order.
 package audit
 
 import (
@@ -96,8 +97,12 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 	// The hash chain is checked beside the plan, which leaves the second
 	// core mostly idle, and before the replay, whose breaks come after its
 	// own in the report. Its progress is told once the plan's is over.
+	// The replay's readers start beside them too, into the core they
+	// leave idle: its pages need nothing of the plan.
 	chain := startChain(ctx, cfg)
 	start := time.Now()
+	reading := v.startReading(ctx)
+	defer reading.stop()
 	if err := v.plan(ctx); err != nil {
 		chain.stop()
 		return nil, err
@@ -127,7 +132,7 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 		v.reg = reg
 	}
 	replayStart := time.Now()
-	if err := v.replay(ctx); err != nil {
+	if err := v.replay(ctx, reading); err != nil {
 		return nil, err
 	}
 	rep.Divergences = append(rep.Divergences, v.lateTasks...)
@@ -436,29 +441,6 @@ func (src logSource) open(data []byte) ([]byte, error) {
 	return personaldata.Unseal(data, src.keyOf)
 }
 
-// openAll opens the events of a page, as the decorator would.
-func (src logSource) openAll(evs []eventstore.RecordedEvent) error {
-	if src.keyOf == nil {
-		return nil
-	}
-	errs := make([]error, len(evs))
-	parallel(len(evs), func(i int) {
-		e := &evs[i]
-		data, err := src.open(e.Data)
-		if err != nil {
-			errs[i] = fmt.Errorf("open event %s at position %d: %w", e.ID, e.Position, err)
-			return
-		}
-		e.Data = data
-	})
-	for _, err := range errs {
-		if err != nil {
-			return fmt.Errorf("read the log: %w", err) // the first, as the decorator
-		}
-	}
-	return nil
-}
-
 func (v *verifier) addTask(pos eventstore.Position, t task) {
 	v.tasks[pos] = append(v.tasks[pos], t)
 }
@@ -485,7 +467,8 @@ const registerBatch = 16384
 type folded struct {
 	events []eventstore.RecordedEvent
 	people map[taskKey]map[string]catalogue.Person
-	// decoded, parallel to events, is filled by prepare.
+	// decoded, parallel to events: decoded by the readers, the
+	// openings replayed by prepare.
 	decoded []decoded
 }
 
@@ -493,30 +476,16 @@ type folded struct {
 // decision as it comes. The fold and the verification run concurrently:
 // a page is verified once the register has gone past it, which is when
 // the families its decisions read (as of earlier positions) are known.
-func (v *verifier) replay(ctx context.Context) error {
+func (v *verifier) replay(ctx context.Context, reading *pageReader) error {
 	v.states = map[uuid.UUID]*situation.State{}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan []eventstore.RecordedEvent, 2)
+	defer context.AfterFunc(ctx, reading.cancel)()
 	foldedPages := make(chan folded, 2)
-	readErr, foldErr := make(chan error, 1), make(chan error, 1)
-	go func() {
-		defer close(pages)
-		readErr <- v.read(ctx, v.src.store, eventstore.Filter{}, func(evs []eventstore.RecordedEvent) error {
-			if err := v.src.openAll(evs); err != nil {
-				return err
-			}
-			select {
-			case pages <- evs:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	}()
+	foldErr := make(chan error, 1)
 	go func() {
 		defer close(foldedPages)
-		foldErr <- v.fold(ctx, pages, foldedPages)
+		foldErr <- v.fold(ctx, reading.pages, foldedPages)
 	}()
 	decodedPages := make(chan folded, 2)
 	go v.prepare(ctx, foldedPages, decodedPages)
@@ -554,7 +523,7 @@ func (v *verifier) replay(ctx context.Context) error {
 			v.cfg.Progress("replay", page.events[n-1].Position, v.last)
 		}
 	}
-	if err := errors.Join(<-readErr, <-foldErr); err != nil {
+	if err := errors.Join(reading.stop(), <-foldErr); err != nil {
 		return err
 	}
 	if v.run != nil {
@@ -571,7 +540,7 @@ func (v *verifier) replay(ctx context.Context) error {
 // fold folds the pages into the register, stopping at every position a
 // decision read it at to read the families it read, and passes each page
 // on once folded.
-func (v *verifier) fold(ctx context.Context, pages <-chan []eventstore.RecordedEvent, out chan<- folded) error {
+func (v *verifier) fold(ctx context.Context, pages <-chan loaded, out chan<- folded) error {
 	// The fold keeps one write transaction open and reads the families
 	// in it, as of what it has folded (committed or not): a commit per
 	// position read at would cost more than the fold.
@@ -630,7 +599,8 @@ func (v *verifier) fold(ctx context.Context, pages <-chan []eventstore.RecordedE
 	if err := readAt(1); err != nil {
 		return fail(err)
 	}
-	for evs := range pages {
+	for p := range pages {
+		evs := p.events
 		for _, e := range evs {
 			if err := readAt(e.Position); err != nil {
 				return fail(err)
@@ -644,7 +614,7 @@ func (v *verifier) fold(ctx context.Context, pages <-chan []eventstore.RecordedE
 		}
 		// The page is verified once the register has folded it: the
 		// next page's decisions may read it as of a position in it.
-		page.events = evs
+		page.events, page.decoded = evs, p.decoded
 		select {
 		case out <- page:
 		case <-ctx.Done():
@@ -1032,11 +1002,10 @@ type decoded struct {
 	people  map[string]catalogue.Person
 }
 
-// prepare decodes the openings and step decisions of each page and
-// recomputes the openings, which are functions of the events and of the
-// families read (folded before) alone, on every core, ahead of the
-// verification, which must take the events in order and is the replay's
-// longest stage.
+// prepare recomputes the openings of each page (decoded by the readers),
+// which are functions of the events and of the families read (folded
+// before) alone, on every core, ahead of the verification, which must take
+// the events in order.
 func (v *verifier) prepare(ctx context.Context, in <-chan folded, out chan<- folded) {
 	defer close(out)
 	people := map[taskKey]map[string]catalogue.Person{}
@@ -1044,20 +1013,6 @@ func (v *verifier) prepare(ctx context.Context, in <-chan folded, out chan<- fol
 		for key, p := range page.people {
 			people[key] = p
 		}
-		page.decoded = make([]decoded, len(page.events))
-		parallel(len(page.events), func(i int) {
-			e := &page.events[i]
-			if !strings.HasPrefix(e.Stream, situation.StreamPrefix) {
-				return
-			}
-			switch e.Type {
-			case situation.TypeOpened:
-				page.decoded[i].opening = decodeOpening(e.Data)
-			case situation.TypeStepDecided:
-				page.decoded[i].step = decodeStep(e.Data)
-				page.decoded[i].decided = v.decodeDecided(e)
-			}
-		})
 		// The families, taken in log order as the verification would.
 		var openings []int
 		for i := range page.events {
@@ -1076,6 +1031,11 @@ func (v *verifier) prepare(ctx context.Context, in <-chan folded, out chan<- fol
 			d.people = people[key]
 			delete(people, key)
 		}
+		parallel(len(page.events), func(i int) {
+			if e := &page.events[i]; e.Type == situation.TypeStepDecided && page.decoded[i].step != nil {
+				page.decoded[i].decided = v.decodeDecided(e)
+			}
+		})
 		parallel(len(openings), func(n int) {
 			d := &page.decoded[openings[n]]
 			v.replayOpening(d.opening, d.people)

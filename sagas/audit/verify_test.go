@@ -118,7 +118,43 @@ func verifyStore(t *testing.T, store eventstore.Store) *audit.Report {
 		rep.Verified != inFile.Verified || rep.Decisions != inFile.Decisions || rep.Events != inFile.Events {
 		t.Fatalf("in memory and in a file, the verifications differ:\n%+v\n%+v", rep, inFile)
 	}
+	// Read in pages of two positions, by as many readers as cores.
+	paged, err := audit.Verify(context.Background(), audit.Config{Store: store, Catalogues: []*catalogue.Catalogue{cat}, Page: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rep.Divergences, paged.Divergences) || !reflect.DeepEqual(rep.Integrity, paged.Integrity) ||
+		rep.Verified != paged.Verified || rep.Decisions != paged.Decisions || rep.Events != paged.Events {
+		t.Fatalf("in pages of 8192 and of 2 events, the verifications differ:\n%+v\n%+v", rep, paged)
+	}
 	return rep
+}
+
+// withoutPosition is a store whose log lacks the record at one position.
+type withoutPosition struct {
+	eventstore.Store
+	missing eventstore.Position
+}
+
+func (s withoutPosition) ReadAll(ctx context.Context, after eventstore.Position, f eventstore.Filter, max int) ([]eventstore.RecordedEvent, error) {
+	evs, err := s.Store.ReadAll(ctx, after, f, max)
+	kept := evs[:0]
+	for _, e := range evs {
+		if e.Position != s.missing {
+			kept = append(kept, e)
+		}
+	}
+	return kept, err
+}
+
+// A record missing from the log is a break in its integrity, whatever the
+// pages it is read in.
+func TestVerifyReportsARecordMissingFromTheLog(t *testing.T) {
+	store, _ := birthLog(t)
+	rep := verifyStore(t, withoutPosition{Store: store, missing: 2})
+	if len(rep.Integrity) != 1 || rep.Integrity[0].Position != 3 || rep.Events == 0 {
+		t.Fatalf("integrity: %+v (%d events)", rep.Integrity, rep.Events)
+	}
 }
 
 func TestVerifyReproducesTheSagasDecisions(t *testing.T) {

@@ -1,0 +1,170 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"lifesituations/domain/eventstore"
+	"lifesituations/domain/situation"
+)
+
+// readAhead bounds the pages read, opened and decoded ahead of the fold
+// (besides the two in the channel and those being read): about 80,000
+// events read while the plan runs, which leaves a core mostly idle.
+const readAhead = 6
+
+// pageReader reads the replay's pages (readPages) from the start of the
+// verification: they need nothing of the plan, and reading them beside it
+// uses the core it leaves idle.
+type pageReader struct {
+	pages  chan loaded
+	done   chan struct{}
+	err    error // set once done is closed
+	cancel context.CancelFunc
+}
+
+func (v *verifier) startReading(ctx context.Context) *pageReader {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &pageReader{pages: make(chan loaded, 2), done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(r.done)
+		defer close(r.pages)
+		r.err = v.readPages(ctx, func(p loaded) error {
+			select {
+			case r.pages <- p:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	return r
+}
+
+// stop cancels the reading if it is not over, waits for its end and
+// returns its error.
+func (r *pageReader) stop() error {
+	r.cancel()
+	for range r.pages {
+	}
+	<-r.done
+	return r.err
+}
+
+// loaded is a page of the whole log as the replay's readers give it:
+// read, opened and decoded.
+type loaded struct {
+	events []eventstore.RecordedEvent
+	// decoded, parallel to events: the openings and step decisions.
+	decoded []decoded
+	err     error
+}
+
+// readPages reads the whole log to v.last in pages of positions, on every
+// core, each page opened and decoded by the reader that read it, and
+// gives them to fn in log order. The log's positions are dense but where
+// records are missing, so a page of Page positions holds at most Page
+// events: page k is the events after position k*Page up to (k+1)*Page,
+// whatever the others hold.
+func (v *verifier) readPages(ctx context.Context, fn func(loaded) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type job struct {
+		k   uint64
+		out chan loaded
+	}
+	futures := make(chan chan loaded, readAhead)
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	defer wg.Wait() // no reader is left on the store once it returns
+	wg.Go(func() {
+		defer close(futures)
+		defer close(jobs)
+		size := uint64(v.cfg.Page)
+		for k := uint64(0); k*size < uint64(v.last); k++ {
+			j := job{k: k, out: make(chan loaded, 1)}
+			select {
+			case futures <- j.out:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for j := range jobs {
+				j.out <- v.loadPage(ctx, j.k)
+			}
+		})
+	}
+	for out := range futures {
+		var p loaded
+		select {
+		case p = <-out:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if p.err != nil {
+			return p.err
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// loadPage reads page k of the log, opens its personal fields and decodes
+// its openings and step decisions.
+func (v *verifier) loadPage(ctx context.Context, k uint64) loaded {
+	size := eventstore.Position(v.cfg.Page)
+	after := eventstore.Position(k) * size
+	end := min(after+size, v.last)
+	evs, err := v.src.store.ReadAll(ctx, after, eventstore.Filter{}, v.cfg.Page)
+	if err != nil {
+		return loaded{err: fmt.Errorf("read the log: %w", err)}
+	}
+	for i, e := range evs {
+		if e.Position > end {
+			evs = evs[:i]
+			break
+		}
+	}
+	p := loaded{events: evs, decoded: make([]decoded, len(evs))}
+	for i := range evs {
+		e := &evs[i]
+		if v.src.keyOf != nil {
+			data, err := v.src.open(e.Data)
+			if err != nil {
+				// The first of the page, as the decorator.
+				return loaded{err: fmt.Errorf("read the log: open event %s at position %d: %w", e.ID, e.Position, err)}
+			}
+			e.Data = data
+		}
+		v.decode(e, &p.decoded[i])
+	}
+	return p
+}
+
+// decode decodes an opening or a step decision ahead of the fold: they
+// are functions of the event alone (the decisions for the situations'
+// states, which the plan names, are decoded by prepare).
+func (v *verifier) decode(e *eventstore.RecordedEvent, d *decoded) {
+	if !strings.HasPrefix(e.Stream, situation.StreamPrefix) {
+		return
+	}
+	switch e.Type {
+	case situation.TypeOpened:
+		d.opening = decodeOpening(e.Data)
+	case situation.TypeStepDecided:
+		d.step = decodeStep(e.Data)
+	}
+}
