@@ -18,7 +18,9 @@ import (
 	"lifesituations/domain/situation"
 )
 
-// AgencyRule is how the simulated agency decides a submitted draft.
+// AgencyRule is how the simulated agency decides a submitted draft. A tick
+// decides several situations' drafts at once: the rule may be called
+// concurrently.
 type AgencyRule func(step catalogue.StepDecision, fields map[string]any) (situation.Outcome, []catalogue.Reason)
 
 // GrantEverything is the default simulated agency: every complete
