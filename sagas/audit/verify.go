@@ -886,7 +886,6 @@ func (v *verifier) inForce(pos eventstore.Position, o situation.Opened) (version
 	return version, hash
 }
 
-// decided compares one recorded step decision with the replay's.
 // stepRecord is a recorded step decision as the verification reads it.
 type stepRecord struct {
 	SituationID   uuid.UUID       `json:"situation_id"`
@@ -1084,6 +1083,7 @@ func parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
+// decided compares one recorded step decision with the replay's.
 func (v *verifier) decided(e eventstore.RecordedEvent, leader string, rec *stepRecord) {
 	sit := situationOf(e.Stream)
 	if rec == nil {
