@@ -170,41 +170,25 @@ func TestVerifyReproducesTheSagasDecisions(t *testing.T) {
 // what was recorded and what the replay gives.
 func TestVerifyReportsADecisionThatDiffersFromTheReplay(t *testing.T) {
 	store, batch := birthLog(t)
-	ctx := context.Background()
-	all, err := store.ReadAll(ctx, 0, eventstore.Filter{}, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := clock.NewManual(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
-	forged, err := embedded.Open(t.TempDir(), embedded.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer forged.Close()
-	var altered uuid.UUID
-	for _, e := range all {
-		if e.Position > batch[len(batch)-1].Position {
-			break
+	forged, edited := forge(t, store, batch, func(e *eventstore.RecordedEvent) bool {
+		if e.Type != situation.TypeStepDecided {
+			return false
 		}
-		if e.Type == situation.TypeStepDecided && altered == uuid.Nil {
-			var d situation.StepDecided
-			if err := json.Unmarshal(e.Data, &d); err != nil {
-				t.Fatal(err)
-			}
-			if d.Decision.Service == "maternity-capital" {
-				d.Decision.Prefill["amount"] = 1_000_000.0
-				e.Data, _ = json.Marshal(d)
-				altered = e.ID
-			}
-		}
-		e.Metadata.RecordedAt = time.Time{}
-		if _, err := forged.Append(ctx, e.Stream, eventstore.Any, e.Event); err != nil {
+		var d situation.StepDecided
+		if err := json.Unmarshal(e.Data, &d); err != nil {
 			t.Fatal(err)
 		}
+		if d.Decision.Service != "maternity-capital" {
+			return false
+		}
+		d.Decision.Prefill["amount"] = 1_000_000.0
+		e.Data, _ = json.Marshal(d)
+		return true
+	})
+	if len(edited) != 1 {
+		t.Fatalf("want one maternity capital decided, edited %v", edited)
 	}
-	if altered == uuid.Nil {
-		t.Fatal("no maternity capital decided")
-	}
+	altered := edited[0]
 	rep := verifyStore(t, forged)
 	if len(rep.Divergences) != 1 {
 		t.Fatalf("want one divergence, got %+v", rep.Divergences)
