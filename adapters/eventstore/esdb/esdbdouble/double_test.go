@@ -16,6 +16,18 @@ import (
 	"lifesituations/adapters/eventstore/esdb/esdbdouble"
 )
 
+// start starts a double for the test and a client of it; both are closed
+// at the test's end.
+func start(t *testing.T) (*esdbdouble.Double, *esdbclient.Client) {
+	t.Helper()
+	d, err := esdbdouble.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	return d, client(t, d)
+}
+
 func client(t *testing.T, d *esdbdouble.Double) *esdbclient.Client {
 	t.Helper()
 	conf, err := esdbclient.ParseConnectionString(d.URL())
@@ -41,12 +53,7 @@ func isWrongVersion(err error) bool {
 }
 
 func TestExpectedRevisions(t *testing.T) {
-	d, err := esdbdouble.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	c := client(t, d)
+	d, c := start(t)
 	ctx := t.Context()
 	app := func(stream string, exp esdbclient.ExpectedRevision, ids ...uuid.UUID) (*esdbclient.WriteResult, error) {
 		evs := make([]esdbclient.EventData, len(ids))
@@ -146,12 +153,7 @@ func TestExpectedRevisions(t *testing.T) {
 // acknowledged (not yet delivered, or in flight), a nacked event comes back
 // into it, and it is 0 once every event is acknowledged.
 func TestPersistentBacklog(t *testing.T) {
-	d, err := esdbdouble.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Close)
-	c := client(t, d)
+	d, c := start(t)
 	ctx := t.Context()
 	settings := esdbclient.SubscriptionSettingsDefault()
 	settings.ConsumerStrategyName = esdbclient.ConsumerStrategyPinned

@@ -7,8 +7,6 @@ import (
 
 	esdbclient "github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
-
-	"lifesituations/adapters/eventstore/esdb/esdbdouble"
 )
 
 func isCode(err error, code esdbclient.ErrorCode) bool {
@@ -22,12 +20,7 @@ func isCode(err error, code esdbclient.ErrorCode) bool {
 // after the stream's events, which stay there (the double never
 // scavenges); an expectation that does not hold refuses the tombstone.
 func TestTombstone(t *testing.T) {
-	d, err := esdbdouble.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	c := client(t, d)
+	d, c := start(t)
 	ctx := t.Context()
 	const stream = "doomed"
 	first := uuid.New()
