@@ -657,6 +657,7 @@ func (b *popBench) latencyPhase(ctx context.Context) error {
 		return err
 	}
 	accepted := make([]time.Time, n) // the 202
+	decided := make([]time.Time, n)  // its situation.opened seen in the log
 	visible := make([]time.Time, n)  // in the cabinet
 	requests := make([]time.Duration, n)
 	var (
@@ -670,6 +671,7 @@ func (b *popBench) latencyPhase(ctx context.Context) error {
 	type opened struct {
 		event int
 		pos   eventstore.Position
+		at    time.Time
 	}
 	openings := make(chan opened, n)
 	go func() {
@@ -682,7 +684,7 @@ func (b *popBench) latencyPhase(ctx context.Context) error {
 				return err
 			}
 			if k, ok := index[o.ID]; ok {
-				openings <- opened{k, e.Position}
+				openings <- opened{k, e.Position, time.Now()}
 			}
 			return nil
 		})
@@ -704,7 +706,7 @@ func (b *popBench) latencyPhase(ctx context.Context) error {
 				if o.pos > pos {
 					return false
 				}
-				visible[o.event] = now
+				visible[o.event], decided[o.event] = now, o.at
 				seen.Add(1)
 				return true
 			})
@@ -753,10 +755,14 @@ func (b *popBench) latencyPhase(ctx context.Context) error {
 	if len(failures) > 0 {
 		return fmt.Errorf("latency phase: %d requests failed, the first: %w", len(failures), failures[0])
 	}
-	var latency []time.Duration
+	// Where the time goes: the sagas (the register's fold of the trigger,
+	// the decision, its append) and then the cabinet's fold.
+	var latency, deciding, folding []time.Duration
 	for k := range n {
 		if !visible[k].IsZero() {
 			latency = append(latency, max(visible[k].Sub(accepted[k]), 0))
+			deciding = append(deciding, max(decided[k].Sub(accepted[k]), 0))
+			folding = append(folding, max(visible[k].Sub(decided[k]), 0))
 		}
 	}
 	kinds := map[lifeevent.Type]int{}
@@ -773,7 +779,8 @@ func (b *popBench) latencyPhase(ctx context.Context) error {
 	if missing := n - len(latency); missing > 0 {
 		fmt.Fprintf(b.out, "; %d never visible within two minutes", missing)
 	}
-	fmt.Fprintln(b.out)
+	fmt.Fprintf(b.out, ";\n  of which 202 to its situation.opened in the log %s, and from there to the cabinet %s\n",
+		popPercentiles(deciding), popPercentiles(folding))
 	b.mark("latency")
 	return nil
 }

@@ -61,7 +61,7 @@ func TestBenchPopulationSmall(t *testing.T) {
 	if n := number(`with \d+ drafts and (\d+) grants`); n == 0 {
 		t.Error("no grant in the cabinets")
 	}
-	for _, want := range []string{"machine: nproc ", "calendar day sweep", "202 to the situation visible in the cabinet: p50 ", "memory: peak RSS (VmHWM) ", "burst: 200 life events"} {
+	for _, want := range []string{"machine: nproc ", "calendar day sweep", "202 to the situation visible in the cabinet: p50 ", "of which 202 to its situation.opened in the log p50 ", "memory: peak RSS (VmHWM) ", "burst: 200 life events"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("the report has no %q", want)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"lifesituations/domain/eventstore"
 )
@@ -36,6 +37,8 @@ type Progress struct {
 	// rather than wait for a fuller batch.
 	waits   map[eventstore.Position]int
 	waiting chan struct{}
+	// linger is MaxLinger; tests lengthen it to see what ends a batch.
+	linger time.Duration
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -45,7 +48,7 @@ type Progress struct {
 // prefixes its errors; errClosed is what WaitFor returns once it is closed.
 func NewProgress(name string, pos eventstore.Position, errClosed error) *Progress {
 	p := &Progress{name: name, errClosed: errClosed, changed: make(chan struct{}),
-		waits: map[eventstore.Position]int{}, waiting: make(chan struct{}, 1), closed: make(chan struct{})}
+		waits: map[eventstore.Position]int{}, waiting: make(chan struct{}, 1), closed: make(chan struct{}), linger: MaxLinger}
 	p.position.Store(pos)
 	return p
 }

@@ -62,18 +62,21 @@ func TestWaitForFailsOnFailureAndClose(t *testing.T) {
 
 func TestGatherClosesTheBatchForAWaiter(t *testing.T) {
 	p := NewProgress("test", 0, errTestClosed)
+	// Long enough to tell a batch that lingered from one ended at once,
+	// even on a loaded machine.
+	p.linger = 200 * time.Millisecond
 	events := make(chan eventstore.RecordedEvent, 10)
 	for pos := eventstore.Position(1); pos <= 3; pos++ {
 		events <- eventstore.RecordedEvent{Position: pos}
 	}
-	linger := time.NewTimer(MaxLinger)
+	linger := time.NewTimer(p.linger)
 	linger.Stop()
 
 	// Nobody waits: the batch takes what has arrived, then lingers.
 	batch := []eventstore.RecordedEvent{<-events}
 	began := time.Now()
 	p.gather(events, &batch, linger)
-	if len(batch) != 3 || time.Since(began) < MaxLinger {
+	if len(batch) != 3 || time.Since(began) < p.linger {
 		t.Fatalf("batch of %d after %v, want 3 after lingering", len(batch), time.Since(began))
 	}
 
@@ -85,7 +88,7 @@ func TestGatherClosesTheBatchForAWaiter(t *testing.T) {
 	batch = []eventstore.RecordedEvent{<-events}
 	began = time.Now()
 	p.gather(events, &batch, linger)
-	if len(batch) != 1 || time.Since(began) >= MaxLinger {
+	if len(batch) != 1 || time.Since(began) >= p.linger {
 		t.Fatalf("batch of %d after %v, want 1 at once", len(batch), time.Since(began))
 	}
 
@@ -106,7 +109,7 @@ func TestGatherClosesTheBatchForAWaiter(t *testing.T) {
 	}()
 	began = time.Now()
 	p.gather(events, &batch, linger)
-	if len(batch) != 2 || batch[1].Position != 6 || time.Since(began) >= MaxLinger {
-		t.Fatalf("batch of %d after %v, want 2 before MaxLinger", len(batch), time.Since(began))
+	if len(batch) != 2 || batch[1].Position != 6 || time.Since(began) >= p.linger {
+		t.Fatalf("batch of %d after %v, want 2 before the linger ran out", len(batch), time.Since(began))
 	}
 }

@@ -17,9 +17,12 @@ const MaxBatch = 1000
 // MaxLinger bounds how long a batch waits for more events once the
 // subscription has delivered nothing new: a batch is committed as soon as
 // it is full, as soon as a WaitFor caller waits for a position it holds,
-// or after MaxLinger, whichever comes first. Readers that do not wait may
-// see the read model that much behind the log.
-const MaxLinger = 50 * time.Millisecond
+// or after MaxLinger, whichever comes first. Readers that do not wait (a
+// citizen opening the cabinet) may see the read model that much behind the
+// log, so it is short: under load, batches grow anyway with what arrives
+// while the previous one folds. 50 ms made a situation visible about 50 ms
+// later at 500 events/s for about 10% more throughput in a burst.
+const MaxLinger = 2 * time.Millisecond
 
 // Fold is what Run needs of a read model.
 type Fold struct {
@@ -93,7 +96,7 @@ func (p *Progress) run(ctx context.Context, store eventstore.Store, f Fold) erro
 	}()
 
 	batch := make([]eventstore.RecordedEvent, 0, MaxBatch)
-	linger := time.NewTimer(MaxLinger)
+	linger := time.NewTimer(p.linger)
 	linger.Stop()
 	for {
 		e, ok := <-events
@@ -111,7 +114,7 @@ func (p *Progress) run(ctx context.Context, store eventstore.Store, f Fold) erro
 
 // gather adds to batch what events has delivered already, then what it
 // delivers while nobody waits for a position the batch holds, until the
-// batch is full, events is closed, or MaxLinger has passed.
+// batch is full, events is closed, or p.linger has passed.
 func (p *Progress) gather(events <-chan eventstore.RecordedEvent, batch *[]eventstore.RecordedEvent, linger *time.Timer) {
 	lingering := false
 	defer func() {
@@ -133,7 +136,7 @@ func (p *Progress) gather(events <-chan eventstore.RecordedEvent, batch *[]event
 			return
 		}
 		if !lingering {
-			linger.Reset(MaxLinger)
+			linger.Reset(p.linger)
 			lingering = true
 		}
 		select {
