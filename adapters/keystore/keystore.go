@@ -70,6 +70,10 @@ type Store struct {
 	erasing map[string]bool
 }
 
+// blockCache holds about a million persons' keys as Pebble's decoded
+// blocks (a key's row is about 80 bytes).
+const blockCache = 96 << 20
+
 // Option configures Open.
 type Option func(*Store)
 
@@ -81,7 +85,13 @@ func WithRandom(r io.Reader) Option { return func(s *Store) { s.random = r } }
 
 // Open opens (creating) the key store in dir.
 func Open(dir string, opts ...Option) (*Store, error) {
+	// Pebble's default block cache (8 MiB) could not even hold the
+	// filters and indexes of a million persons' keys: every lookup missing
+	// the cache above read and decompressed them again.
+	cache := pebble.NewCache(blockCache)
+	defer cache.Unref() // the database holds its own reference
 	popts := &pebble.Options{
+		Cache:  cache,
 		Logger: quietLogger{},
 		EventListener: &pebble.EventListener{
 			BackgroundError: func(err error) { pebble.DefaultLogger.Infof("key store: background error: %s", err) },
