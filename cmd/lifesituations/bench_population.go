@@ -190,6 +190,10 @@ type popBench struct {
 	tokens map[string]string
 	dev    *auth.Dev
 
+	// early counts the milestones fired during the catch-up, by date: at
+	// the first day's noon UTC the easternmost zones are past midnight.
+	early map[string]int
+
 	metrics   *prometheus.Registry
 	profiling *os.File
 	memory    []string // peak memory after each phase
@@ -417,6 +421,7 @@ wait:
 		b.cfg.partitions, loaded, elapsed.Round(time.Millisecond), float64(loaded)/elapsed.Seconds())
 	fmt.Fprintf(b.out, "  meanwhile it fired %d milestones of the last 90 days and opened %s, appending %d events\n",
 		counts.types[calendar.TypeAgeReached], counts.situations(), last-loaded)
+	b.early = counts.reached
 	b.mark("catch-up")
 	return nil
 }
@@ -537,9 +542,19 @@ func (b *popBench) year(ctx context.Context) error {
 		sweeps = append(sweeps, d.sweep)
 		totals = append(totals, d.total)
 	}
-	fmt.Fprintf(b.out, "year: %d simulated days: %d life events: %s and %d age.reached from the calendar (the population foretold %d);\n",
-		b.cfg.days, life, counts.lifeEvents(), milestones,
-		b.pop.Milestones(b.start.AddDate(0, 0, 1), b.start.AddDate(0, 0, b.cfg.days), calendar.DefaultAges))
+	first, end := b.start.AddDate(0, 0, 1), b.start.AddDate(0, 0, b.cfg.days)
+	foretold := fmt.Sprint(b.pop.Milestones(first, end, calendar.DefaultAges))
+	early := 0
+	for date, n := range b.early {
+		if date >= first.Format(time.DateOnly) && date <= end.Format(time.DateOnly) {
+			early += n
+		}
+	}
+	if early > 0 {
+		foretold += fmt.Sprintf(", %d of them reached past midnight in the easternmost zones and fired during the catch-up", early)
+	}
+	fmt.Fprintf(b.out, "year: %d simulated days: %d life events: %s and %d age.reached from the calendar (the population foretold %s);\n",
+		b.cfg.days, life, counts.lifeEvents(), milestones, foretold)
 	fmt.Fprintf(b.out, "  they opened %s; steps: %s\n", counts.situations(), counts.steps())
 	if len(days) > 0 {
 		rate := float64(life) / busy.Seconds()
@@ -945,6 +960,7 @@ type popLogCounts struct {
 	types    map[string]int
 	kinds    map[string]int // situations opened, by kind
 	outcomes map[string]int // steps decided, by outcome
+	reached  map[string]int // age.reached, by the date reached
 }
 
 // countSince counts what the log holds after from, up to its last
@@ -959,10 +975,16 @@ func (b *popBench) countSince(ctx context.Context, from eventstore.Position) (po
 }
 
 func popCountLog(ctx context.Context, store eventstore.Store, after, upTo eventstore.Position) (popLogCounts, error) {
-	c := popLogCounts{types: map[string]int{}, kinds: map[string]int{}, outcomes: map[string]int{}}
+	c := popLogCounts{types: map[string]int{}, kinds: map[string]int{}, outcomes: map[string]int{}, reached: map[string]int{}}
 	err := popReadLog(ctx, store, after, upTo, eventstore.Filter{}, func(e eventstore.RecordedEvent) (bool, error) {
 		c.types[e.Type]++
 		switch e.Type {
+		case calendar.TypeAgeReached:
+			var a calendar.AgeReached
+			if err := json.Unmarshal(e.Data, &a); err != nil {
+				return false, err
+			}
+			c.reached[a.Date]++
 		case situation.TypeOpened:
 			var o struct {
 				Kind string `json:"kind"`
