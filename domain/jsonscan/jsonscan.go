@@ -320,6 +320,12 @@ func ValueEnd(src []byte, i int) int {
 	return len(src)
 }
 
+// PlainMembers is Members for a decoder that mimics encoding/json: it
+// gives up (false) at the first member whose name is not PlainName.
+func PlainMembers(obj []byte, fn func(key, value []byte) bool) bool {
+	return Members(obj, func(key, value []byte) bool { return PlainName(key) && fn(key, value) })
+}
+
 // PlainName reports whether a member name (as written) names a Go field
 // for encoding/json only if it equals the field's JSON name: lower case
 // ASCII without escapes. Any other name might match a field by

@@ -90,3 +90,23 @@ func TestMembersSplitsAnObject(t *testing.T) {
 		t.Errorf("Members: %v %q, want %q", ok, got, want)
 	}
 }
+
+func TestPlainMembersGivesUpAtANameEncodingJSONMightFold(t *testing.T) {
+	for _, obj := range []string{`{"a":1,"B":2,"c":3}`, `{"a":1,"\u0062":2,"c":3}`, `{"a":1,"é":2,"c":3}`} {
+		var got []string
+		ok := PlainMembers([]byte(obj), func(key, value []byte) bool {
+			got = append(got, string(key))
+			return true
+		})
+		if ok || !slices.Equal(got, []string{"a"}) {
+			t.Errorf("PlainMembers(%s): %v after %q, want false after a", obj, ok, got)
+		}
+	}
+	var got []string
+	if !PlainMembers([]byte(`{"a":1,"b_c":2}`), func(key, value []byte) bool {
+		got = append(got, string(key))
+		return true
+	}) || !slices.Equal(got, []string{"a", "b_c"}) {
+		t.Errorf("PlainMembers of plain names: %q", got)
+	}
+}

@@ -178,7 +178,7 @@ func decodeStepDecidedFast(data []byte) (*stepDecided, bool) {
 		case "decision":
 			// A member repeated is decoded into the same struct again, as
 			// encoding/json does.
-			return value[0] == '{' && jsonscan.Members(value, knownOnly(decision))
+			return value[0] == '{' && jsonscan.PlainMembers(value, decision)
 		}
 		return true
 	})
@@ -190,17 +190,7 @@ func decodeStepDecidedFast(data []byte) (*stepDecided, bool) {
 // says whether it may go on. A member whose name might match a field only
 // for encoding/json (another case, escaped, not ASCII) gives up.
 func decodeFast(data []byte, set func(key, value []byte) bool) bool {
-	return jsonscan.Valid(data) && jsonscan.Members(data, knownOnly(set))
-}
-
-// knownOnly turns set into a member callback that gives up on a member
-// whose name might match a field only for encoding/json: escaped, not
-// ASCII, or with capitals (the fields' names are lower case ASCII, which
-// nothing else folds onto once those are excluded).
-func knownOnly(set func(key, value []byte) bool) func(key, value []byte) bool {
-	return func(key, value []byte) bool {
-		return jsonscan.PlainName(key) && set(key, value)
-	}
+	return jsonscan.Valid(data) && jsonscan.PlainMembers(data, set)
 }
 
 // setString sets *dst to a plain string value; a nil dst is no field:

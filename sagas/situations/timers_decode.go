@@ -50,10 +50,7 @@ func decodeStepDecidedFast(data []byte) (*stepDecidedIndex, bool) {
 		return nil, false
 	}
 	e := &stepDecidedIndex{}
-	ok := jsonscan.Members(data, func(key, value []byte) bool {
-		if !jsonscan.PlainName(key) {
-			return false
-		}
+	ok := jsonscan.PlainMembers(data, func(key, value []byte) bool {
 		switch string(key) {
 		case "situation_id":
 			return jsonscan.UUID(&e.situationID, value)
@@ -65,7 +62,7 @@ func decodeStepDecidedFast(data []byte) (*stepDecidedIndex, bool) {
 				return false
 			}
 			e.decision = value
-			return jsonscan.Members(value, e.decisionMember)
+			return jsonscan.PlainMembers(value, e.decisionMember)
 		}
 		return stepDecidedSchema.member(key, value)
 	})
@@ -74,9 +71,6 @@ func decodeStepDecidedFast(data []byte) (*stepDecidedIndex, bool) {
 
 // decisionMember reads or checks one member of the decision.
 func (e *stepDecidedIndex) decisionMember(key, value []byte) bool {
-	if !jsonscan.PlainName(key) {
-		return false
-	}
 	switch string(key) {
 	case "outcome":
 		return setString((*string)(&e.outcome), value)
@@ -262,9 +256,7 @@ func (s *schema) check(value []byte) bool {
 	case sliceKind:
 		return value[0] == '[' && jsonscan.Elements(value, s.elem.check)
 	case structKind:
-		return value[0] == '{' && jsonscan.Members(value, func(key, v []byte) bool {
-			return jsonscan.PlainName(key) && s.member(key, v)
-		})
+		return value[0] == '{' && jsonscan.PlainMembers(value, s.member)
 	}
 	return false
 }
