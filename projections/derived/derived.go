@@ -149,12 +149,18 @@ func Close(db *bolt.DB, path string) error {
 		tx.DB().NoFreelistSync = false
 		return nil
 	})
+	if ferr != nil {
+		ferr = fmt.Errorf("write the free pages: %w", ferr)
+	}
 	serr := db.Sync()
+	if serr != nil {
+		serr = fmt.Errorf("sync: %w", serr)
+	}
 	if err := db.Close(); err != nil {
 		return err
 	}
 	if err := errors.Join(ferr, serr); err != nil {
-		return fmt.Errorf("sync: %w", err)
+		return err
 	}
 	if err := os.Remove(path + markerSuffix); err != nil {
 		return fmt.Errorf("remove marker: %w", err)
