@@ -544,9 +544,9 @@ func (b *popBench) year(ctx context.Context) error {
 	}
 	first, end := b.start.AddDate(0, 0, 1), b.start.AddDate(0, 0, b.cfg.days)
 	foretold := fmt.Sprint(b.pop.Milestones(first, end, calendar.DefaultAges))
-	early := 0
+	early, lo, hi := 0, first.Format(time.DateOnly), end.Format(time.DateOnly)
 	for date, n := range b.early {
-		if date >= first.Format(time.DateOnly) && date <= end.Format(time.DateOnly) {
+		if date >= lo && date <= hi {
 			early += n
 		}
 	}
