@@ -21,7 +21,8 @@ const MaxBatch = 1000
 // citizen opening the cabinet) may see the read model that much behind the
 // log, so it is short: under load, batches grow anyway with what arrives
 // while the previous one folds. 50 ms made a situation visible about 50 ms
-// later at 500 events/s for about 10% more throughput in a burst.
+// later at 500 events/s; no linger at all cost about 10% of a burst's
+// throughput, 2 ms nothing measurable.
 const MaxLinger = 2 * time.Millisecond
 
 // Fold is what Run needs of a read model.
