@@ -284,6 +284,46 @@ func (quietLogger) Fatalf(format string, args ...any) {
 	pebble.DefaultLogger.Fatalf("key store: "+format, args...)
 }
 
+// All reads every person's key (and every erasure) in one pass over the
+// store, without their ciphers: for a reader of the whole log (audit
+// verify), whose lookups, one per person and in no order the rows have,
+// each cost a search of the tables and a block decompressed, 27% of the
+// verification's CPU on a million persons' log. The map is as of the call:
+// an erasure after it is not in it.
+func (s *Store) All() (map[string]personaldata.Key, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte("k/"), UpperBound: []byte("k0")})
+	if err != nil {
+		return nil, fmt.Errorf("read the keys: %w", err)
+	}
+	defer it.Close()
+	out := map[string]personaldata.Key{}
+	// One allocation for the secrets: a million small ones would weigh on
+	// the collector for as long as the map lives.
+	var arena []byte
+	for it.First(); it.Valid(); it.Next() {
+		person := string(it.Key()[len("k/"):])
+		v := it.Value()
+		switch {
+		case len(v) == 1 && v[0] == tagErased:
+			out[person] = personaldata.Key{Erased: true}
+		case len(v) == 1+personaldata.KeySize && v[0] == tagKey:
+			if len(arena) < personaldata.KeySize {
+				arena = make([]byte, 4096*personaldata.KeySize)
+			}
+			secret := arena[:personaldata.KeySize:personaldata.KeySize]
+			arena = arena[personaldata.KeySize:]
+			copy(secret, v[1:])
+			out[person] = personaldata.Key{Secret: secret}
+		default:
+			return nil, fmt.Errorf("the key of %s is corrupt (%d bytes)", person, len(v))
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("read the keys: %w", err)
+	}
+	return out, nil
+}
+
 func (s *Store) read(person string) (personaldata.Key, bool, error) {
 	v, closer, err := s.db.Get(rowKey(person))
 	if errors.Is(err, pebble.ErrNotFound) {

@@ -3,6 +3,7 @@ package keystore_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -209,5 +210,59 @@ func TestLookupGivesReadyKeysUntilErased(t *testing.T) {
 		if k, err := s.Lookup(ctx, p); err != nil || !k.Erased || k.Secret != nil {
 			t.Fatalf("lookup of %s after its erasure: %+v %v", p, k, err)
 		}
+	}
+}
+
+func TestAllGivesEveryKeyAndErasureAsLookupDoes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	persons := []string{"a", "b", "c", "d", "e", "0", "k", "~"}
+	if _, err := s.Ensure(ctx, persons); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Erase(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Reopened, so that the keys come from the tables and the log both.
+	s = open(t, dir)
+	defer s.Close()
+	if _, err := s.Ensure(ctx, []string{"f"}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(persons)+1 {
+		t.Fatalf("All gave %d keys, want %d: %v", len(all), len(persons)+1, all)
+	}
+	for _, p := range append(persons, "f") {
+		want, err := s.Lookup(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := all[p]
+		if !ok || got.Erased != want.Erased || !bytes.Equal(got.Secret, want.Secret) {
+			t.Fatalf("All's key of %s: %+v, Lookup's: %+v", p, got, want)
+		}
+		if (p == "c") != got.Erased {
+			t.Fatalf("All's key of %s: erased %v", p, got.Erased)
+		}
+	}
+	// Each secret is its own: sealing with one key and opening with
+	// another fails.
+	sealed, err := personaldata.Seal(all["a"], "a", []byte(`"Anna"`), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := personaldata.Open(all["b"], sealed); err == nil {
+		t.Fatal("b's key from All opened a's value")
+	}
+	if owner, v, err := personaldata.Open(all["a"], sealed); err != nil || owner != "a" || string(v) != `"Anna"` {
+		t.Fatalf("a's key from All: %s %s %v", owner, v, err)
 	}
 }

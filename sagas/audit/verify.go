@@ -428,9 +428,40 @@ func source(ctx context.Context, s eventstore.Store) logSource {
 		return logSource{store: s}
 	}
 	keys := ss.Keys()
+	lookup := func(owner string) (personaldata.Key, error) { return keys.Lookup(ctx, owner) }
+	all, ok := keys.(everyKey)
+	if !ok {
+		return logSource{store: ss.Inner(), keyOf: lookup}
+	}
+	// Read beside the plan and the hash chain, which need few keys; the
+	// replay's readers wait for it.
+	loaded := make(chan struct{})
+	var (
+		known map[string]personaldata.Key
+		err   error
+	)
+	go func() {
+		defer close(loaded)
+		known, err = all.All()
+	}()
 	return logSource{store: ss.Inner(), keyOf: func(owner string) (personaldata.Key, error) {
-		return keys.Lookup(ctx, owner)
+		<-loaded
+		if err != nil {
+			return personaldata.Key{}, err
+		}
+		if k, ok := known[owner]; ok {
+			return k, nil
+		}
+		return lookup(owner) // no key: the store says so in its words
 	}}
+}
+
+// everyKey is a key store that reads every key in one pass
+// (adapters/keystore): a replay of the whole log opens nearly every
+// person's fields, and a lookup per person, in no order the store keeps,
+// cost more than the rest of the reading.
+type everyKey interface {
+	All() (map[string]personaldata.Key, error)
 }
 
 // open opens the personal fields of one event's data.
