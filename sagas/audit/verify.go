@@ -218,14 +218,14 @@ type verifier struct {
 
 	// From the plan: the tasks reading the register at each position, in
 	// order; the situations whose state must be folded (those with
-	// follow-ups, notices or orphan decisions); the trigger positions;
-	// the catalogues published.
-	tasks     map[eventstore.Position][]task
-	taskOrder []eventstore.Position
-	needState map[uuid.UUID]bool
-	sitPeople map[uuid.UUID][]string
-	triggers  map[eventstore.Position]triggerSeen
-	published []published
+	// follow-ups, notices or orphan decisions), each up to the last event
+	// that reads it; the trigger positions; the catalogues published.
+	tasks      map[eventstore.Position][]task
+	taskOrder  []eventstore.Position
+	stateUntil map[uuid.UUID]eventstore.Position
+	sitPeople  map[uuid.UUID][]string
+	triggers   map[eventstore.Position]triggerSeen
+	published  []published
 
 	// During the replay: the states folded, the batch being compared.
 	states map[uuid.UUID]*situation.State
@@ -254,6 +254,8 @@ type triggerSeen struct {
 	seen bool
 	id   uuid.UUID
 	data []byte
+	// openings still to check it: the last one lets it go.
+	openings int
 }
 
 type published struct {
@@ -333,7 +335,7 @@ func (b *batchState) next(e *eventstore.RecordedEvent) (string, eventstore.Posit
 // states are needed, the catalogues published.
 func (v *verifier) plan(ctx context.Context) error {
 	v.tasks = map[eventstore.Position][]task{}
-	v.needState = map[uuid.UUID]bool{}
+	v.stateUntil = map[uuid.UUID]eventstore.Position{}
 	v.sitPeople = map[uuid.UUID][]string{}
 	v.triggers = map[eventstore.Position]triggerSeen{}
 	filter := eventstore.Filter{
@@ -373,18 +375,19 @@ func (v *verifier) plan(ctx context.Context) error {
 				persons, _ := triggerPersons(data)
 				v.sitPeople[o.SituationID] = persons
 				v.addTask(o.RegisterPosition, task{key: taskKey{o.SituationID, e.Position}, persons: persons})
-				v.triggers[o.Trigger.Position] = triggerSeen{}
+				t := v.triggers[o.Trigger.Position]
+				t.openings++
+				v.triggers[o.Trigger.Position] = t
 			case e.Type == situation.TypeDraftConfirmed:
 				// Its follow-ups (if the catalogue offers any) are decided
 				// with the register as it stood when the draft was
 				// confirmed: just before the confirmation.
 				sit := situationOf(e.Stream)
-				v.needState[sit] = true
+				v.stateUntil[sit] = e.Position
 				v.addTask(e.Position-1, task{key: taskKey{sit, e.Position}, persons: v.sitPeople[sit]})
-			case e.Type == situation.TypeDraftExpired:
-				v.needState[situationOf(e.Stream)] = true
-			case e.Type == situation.TypeStepDecided && leader != situation.TypeOpened:
-				v.needState[situationOf(e.Stream)] = true
+			case e.Type == situation.TypeDraftExpired,
+				e.Type == situation.TypeStepDecided && leader != situation.TypeOpened:
+				v.stateUntil[situationOf(e.Stream)] = e.Position
 			}
 		}
 		if len(evs) > 0 {
@@ -396,6 +399,7 @@ func (v *verifier) plan(ctx context.Context) error {
 		return err
 	}
 	v.cfg.Progress("plan", v.last, v.last)
+	v.sitPeople = nil // for the plan's confirmations only
 	for pos := range v.tasks {
 		v.taskOrder = append(v.taskOrder, pos)
 	}
@@ -534,8 +538,9 @@ func (v *verifier) replay(ctx context.Context, reading *pageReader) error {
 			}
 			prevPos = e.Position
 			v.rep.Events++
-			if _, ok := v.triggers[e.Position]; ok {
-				v.triggers[e.Position] = triggerSeen{seen: true, id: e.ID, data: e.Data}
+			if t, ok := v.triggers[e.Position]; ok {
+				t.seen, t.id, t.data = true, e.ID, e.Data
+				v.triggers[e.Position] = t
 			}
 			leader, leaderPos := b.next(&e)
 			if v.run != nil && (e.Type != situation.TypeStepDecided || leaderPos != v.run.leaderPos) {
@@ -717,14 +722,18 @@ func (v *verifier) situationEvent(e eventstore.RecordedEvent, leader string, lea
 			return err
 		}
 	case situation.TypeDraftConfirmed, situation.TypeDraftExpired:
-		if v.needState[sit] {
+		if v.foldsState(sit, e.Position) {
 			v.startFollowing(e, pre.people)
 		}
 	case situation.TypeStepDecided:
 		v.rep.Decisions++
 		v.decided(e, leader, pre.step)
 	}
-	if v.needState[sit] {
+	if until := v.stateUntil[sit]; e.Position == until {
+		// Nothing reads the state after this event: a year's situations
+		// kept to the end weighed half a gigabyte.
+		delete(v.states, sit)
+	} else if e.Position < until {
 		st, ok := v.states[sit]
 		if !ok {
 			st = &situation.State{}
@@ -768,7 +777,13 @@ func (v *verifier) opened(e eventstore.RecordedEvent, rec *openingRecord) error 
 		d.Kind, d.Detail = KindIdentity, fmt.Sprintf("the opening's event id is not the one the saga derives (%s)", want)
 		v.diverge(d)
 	}
-	if t := v.triggers[o.Trigger.Position]; !t.seen || t.id != o.Trigger.EventID || !equalJSON(t.data, o.Trigger.Data) {
+	t := v.triggers[o.Trigger.Position]
+	if t.openings--; t.openings <= 0 {
+		delete(v.triggers, o.Trigger.Position)
+	} else {
+		v.triggers[o.Trigger.Position] = t
+	}
+	if !t.seen || t.id != o.Trigger.EventID || !equalJSON(t.data, o.Trigger.Data) {
 		d := base
 		d.Kind = KindTrigger
 		d.Detail = fmt.Sprintf("the trigger recorded (%s %s) is not the event at position %d of the log", o.Trigger.Type, o.Trigger.EventID, o.Trigger.Position)
@@ -1053,7 +1068,7 @@ func (v *verifier) prepare(ctx context.Context, in <-chan folded, out chan<- fol
 				key = taskKey{d.opening.opened.SituationID, e.Position}
 				openings = append(openings, i)
 			case (e.Type == situation.TypeDraftConfirmed || e.Type == situation.TypeDraftExpired) &&
-				strings.HasPrefix(e.Stream, situation.StreamPrefix) && v.needState[situationOf(e.Stream)]:
+				strings.HasPrefix(e.Stream, situation.StreamPrefix) && v.foldsState(situationOf(e.Stream), e.Position):
 				key = taskKey{situationOf(e.Stream), e.Position}
 			default:
 				continue
@@ -1080,11 +1095,18 @@ func (v *verifier) prepare(ctx context.Context, in <-chan folded, out chan<- fol
 	}
 }
 
+// foldsState reports whether the replay folds the event at pos into its
+// situation's state: the plan says which states are read, and up to where.
+func (v *verifier) foldsState(sit uuid.UUID, pos eventstore.Position) bool {
+	until, ok := v.stateUntil[sit]
+	return ok && pos <= until
+}
+
 // decodeDecided decodes a step decision for the state of its situation,
 // if one is folded, ahead of the verification: nil for other situations
 // and where it does not decode.
 func (v *verifier) decodeDecided(e *eventstore.RecordedEvent) *situation.StepDecided {
-	if !v.needState[situationOf(e.Stream)] {
+	if !v.foldsState(situationOf(e.Stream), e.Position) {
 		return nil
 	}
 	var d situation.StepDecided
