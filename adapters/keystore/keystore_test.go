@@ -237,15 +237,15 @@ func TestAllGivesEveryKeyAndErasureAsLookupDoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != len(persons)+1 {
-		t.Fatalf("All gave %d keys, want %d: %v", len(all), len(persons)+1, all)
+	if all.Len() != len(persons)+1 {
+		t.Fatalf("All gave %d keys, want %d", all.Len(), len(persons)+1)
 	}
 	for _, p := range append(persons, "f") {
 		want, err := s.Lookup(ctx, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ok := all[p]
+		got, ok := all.Key(p)
 		if !ok || got.Erased != want.Erased || !bytes.Equal(got.Secret, want.Secret) {
 			t.Fatalf("All's key of %s: %+v, Lookup's: %+v", p, got, want)
 		}
@@ -255,14 +255,16 @@ func TestAllGivesEveryKeyAndErasureAsLookupDoes(t *testing.T) {
 	}
 	// Each secret is its own: sealing with one key and opening with
 	// another fails.
-	sealed, err := personaldata.Seal(all["a"], "a", []byte(`"Anna"`), rand.Reader)
+	a, _ := all.Key("a")
+	b, _ := all.Key("b")
+	sealed, err := personaldata.Seal(a, "a", []byte(`"Anna"`), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := personaldata.Open(all["b"], sealed); err == nil {
+	if _, _, err := personaldata.Open(b, sealed); err == nil {
 		t.Fatal("b's key from All opened a's value")
 	}
-	if owner, v, err := personaldata.Open(all["a"], sealed); err != nil || owner != "a" || string(v) != `"Anna"` {
+	if owner, v, err := personaldata.Open(a, sealed); err != nil || owner != "a" || string(v) != `"Anna"` {
 		t.Fatalf("a's key from All: %s %s %v", owner, v, err)
 	}
 }

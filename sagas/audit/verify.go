@@ -441,7 +441,7 @@ func source(ctx context.Context, s eventstore.Store) logSource {
 	// replay's readers wait for it.
 	loaded := make(chan struct{})
 	var (
-		known map[string]personaldata.Key
+		known *personaldata.KeyTable
 		err   error
 	)
 	go func() {
@@ -453,7 +453,7 @@ func source(ctx context.Context, s eventstore.Store) logSource {
 		if err != nil {
 			return personaldata.Key{}, err
 		}
-		if k, ok := known[owner]; ok {
+		if k, ok := known.Key(owner); ok {
 			return k, nil
 		}
 		return lookup(owner) // no key: the store says so in its words
@@ -465,7 +465,7 @@ func source(ctx context.Context, s eventstore.Store) logSource {
 // person's fields, and a lookup per person, in no order the store keeps,
 // cost more than the rest of the reading.
 type everyKey interface {
-	All() (map[string]personaldata.Key, error)
+	All() (*personaldata.KeyTable, error)
 }
 
 // open opens the personal fields of one event's data.
