@@ -27,7 +27,7 @@ func decodeStep(data []byte) *stepRecord {
 func decodeStepStd(data []byte) *stepRecord {
 	rec := &stepRecord{}
 	if err := json.Unmarshal(data, rec); err == nil {
-		_ = json.Unmarshal(rec.Decision, &rec.named)
+		rec.decoded = json.Unmarshal(rec.Decision, &rec.named) == nil
 	}
 	return rec
 }
@@ -67,8 +67,11 @@ func decodeStepFast(data []byte) (*stepRecord, bool) {
 			}
 			rec.Decision = value // later duplicates replace it, as in encoding/json
 			return true
+		case "decided_at":
+			// encoding/json hands a string to time.Time's UnmarshalJSON.
+			return value[0] == '"' && rec.DecidedAt.UnmarshalJSON(value) == nil
 		default:
-			return !foldsTo(key, "situation_id", "step_id", "grant_id", "entry_id", "parent_step_id", "expired_step_id", "decision")
+			return !foldsTo(key, "situation_id", "step_id", "grant_id", "entry_id", "parent_step_id", "expired_step_id", "decision", "decided_at")
 		}
 		return jsonscan.UUID(id, value)
 	})
@@ -82,17 +85,20 @@ func decodeStepFast(data []byte) (*stepRecord, bool) {
 			dst = &rec.named.Key
 		case "service":
 			dst = &rec.named.Service
+		case "registry":
+			dst = &rec.named.Registry
 		case "outcome":
 			s, ok := jsonscan.PlainString(value)
 			rec.named.Outcome = catalogue.Outcome(s)
 			return ok
 		default:
-			return !foldsTo(key, "key", "service", "outcome")
+			return !foldsTo(key, "key", "service", "outcome", "registry")
 		}
 		s, ok := jsonscan.PlainString(value)
 		*dst = s
 		return ok
 	})
+	rec.decoded = ok
 	return rec, ok
 }
 

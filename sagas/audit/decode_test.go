@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -20,9 +21,9 @@ func stepJSON(t *testing.T) string {
 	step := situation.StepID(sit, "maternity-capital")
 	grant := situation.GrantID(step)
 	b, err := json.Marshal(situation.StepDecided{SituationID: sit, StepID: step, GrantID: grant, EntryID: situation.EntryID(grant),
-		ParentStepID: uuid.New(),
+		ParentStepID: uuid.New(), DecidedAt: time.Date(2026, 3, 4, 5, 6, 7, 8, time.FixedZone("", 3600)),
 		Decision: catalogue.StepDecision{Key: "maternity-capital", Step: "maternity-capital", Service: "maternity-capital",
-			Outcome: catalogue.OutcomeGranted, Applicant: uuid.NewString(), Reasons: []catalogue.Reason{{Rule: "ok"}},
+			Outcome: catalogue.OutcomeGranted, Registry: "pension-fund", Applicant: uuid.NewString(), Reasons: []catalogue.Reason{{Rule: "ok"}},
 			Values: map[string]any{"income": 1.5, "names": []any{"a\"}", "{b"}}, Prefill: map[string]any{"amount": 728921.9, "key": "x"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +67,15 @@ func TestDecodeStepFastIsEncodingJSONs(t *testing.T) {
 		strings.Replace(base, `"decision":{`, `"decision":{"key":"dup","key":`, 1) + "",
 		strings.Replace(base, `"key":"maternity-capital"`, `"key":"\xff"`, 1),
 		strings.Replace(base, `"key":"maternity-capital"`, `"key":"ключ"`, 1),
+		strings.Replace(base, `"decided_at":`, `"decided_at":null,"w":`, 1),
+		strings.Replace(base, `"decided_at":`, `"decided_at":5,"w":`, 1),
+		strings.Replace(base, `"decided_at":`, `"decided_at":"yesterday","w":`, 1),
+		strings.Replace(base, `"decided_at":`, `"decided_at":"2026-01-02T03:04:05\u005a","w":`, 1),
+		strings.Replace(base, `"decided_at":`, `"Decided_At":`, 1),
+		strings.Replace(base, `"decided_at":`, `"decided_at":"2026-01-02T03:04:05Z","decided_at":`, 1),
+		strings.Replace(base, `"registry":"pension-fund"`, `"Registry":"x"`, 1),
+		strings.Replace(base, `"registry":"pension-fund"`, `"registry":["x"]`, 1),
+		strings.Replace(base, `"registry":"pension-fund"`, `"registry":"pension\u002dfund"`, 1),
 		`{}`, `{"decision":{}}`, `null`, `[]`, `"x"`, `{"decision":{"key":"a"}`, base + "x",
 	}
 	check := func(t *testing.T, data string) {
