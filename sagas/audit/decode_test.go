@@ -23,7 +23,7 @@ func stepJSON(t *testing.T) string {
 	b, err := json.Marshal(situation.StepDecided{SituationID: sit, StepID: step, GrantID: grant, EntryID: situation.EntryID(grant),
 		ParentStepID: uuid.New(), DecidedAt: time.Date(2026, 3, 4, 5, 6, 7, 8, time.FixedZone("", 3600)),
 		Decision: catalogue.StepDecision{Key: "maternity-capital", Step: "maternity-capital", Service: "maternity-capital",
-			Outcome: catalogue.OutcomeGranted, Registry: "pension-fund", Applicant: uuid.NewString(), Reasons: []catalogue.Reason{{Rule: "ok"}},
+			Outcome: catalogue.OutcomeGranted, Registry: "pension-fund", OnExpiry: "passport-expired", FollowUps: []string{"snils-update", "tax-update"}, Applicant: uuid.NewString(), Reasons: []catalogue.Reason{{Rule: "ok"}},
 			Values: map[string]any{"income": 1.5, "names": []any{"a\"}", "{b"}}, Prefill: map[string]any{"amount": 728921.9, "key": "x"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +76,16 @@ func TestDecodeStepFastIsEncodingJSONs(t *testing.T) {
 		strings.Replace(base, `"registry":"pension-fund"`, `"Registry":"x"`, 1),
 		strings.Replace(base, `"registry":"pension-fund"`, `"registry":["x"]`, 1),
 		strings.Replace(base, `"registry":"pension-fund"`, `"registry":"pension\u002dfund"`, 1),
+		strings.Replace(base, `"on_expiry":"passport-expired"`, `"on_expiry":null`, 1),
+		strings.Replace(base, `"on_expiry":"passport-expired"`, `"On_Expiry":"x"`, 1),
+		strings.Replace(base, `"follow_ups":[`, `"follow_ups":null,"v":[`, 1),
+		strings.Replace(base, `"follow_ups":[`, `"follow_ups":[],"v":[`, 1),
+		strings.Replace(base, `"follow_ups":[`, `"follow_ups":"x","v":[`, 1),
+		strings.Replace(base, `"follow_ups":[`, `"follow_ups":[null],"v":[`, 1),
+		strings.Replace(base, `"follow_ups":[`, `"follow_ups":[1],"v":[`, 1),
+		strings.Replace(base, `"follow_ups":[`, `"follow_ups":["\u0061"],"v":[`, 1),
+		strings.Replace(base, `"follow_ups":[`, `"follow_ups":["a"],"follow_ups":[`, 1),
+		strings.Replace(base, `"follow_ups":[`, `"Follow_ups":[`, 1),
 		`{}`, `{"decision":{}}`, `null`, `[]`, `"x"`, `{"decision":{"key":"a"}`, base + "x",
 	}
 	check := func(t *testing.T, data string) {

@@ -882,7 +882,7 @@ func (v *verifier) startFollowing(e eventstore.RecordedEvent, people map[string]
 	if st == nil || !st.IsOpen() || json.Unmarshal(e.Data, &ev) != nil {
 		return
 	}
-	step, ok, stepErr := v.stepOf(sit, st, ev.DraftID)
+	step, ok := st.Step(ev.DraftID)
 	if !ok {
 		return
 	}
@@ -898,19 +898,24 @@ func (v *verifier) startFollowing(e eventstore.RecordedEvent, people map[string]
 		return
 	}
 	var steps []catalogue.StepDecision
-	err := stepErr
-	switch {
-	case err != nil:
-	case e.Type == situation.TypeDraftConfirmed:
+	var err error
+	switch e.Type {
+	case situation.TypeDraftConfirmed:
 		if len(step.Decision.FollowUps) == 0 {
+			break
+		}
+		if step, _, err = v.stepOf(sit, st, ev.DraftID); err != nil {
 			break
 		}
 		// The families of every person the trigger names, read together:
 		// merged again by the saga, they give the same facts.
 		family := func(string) map[string]catalogue.Person { return people }
 		steps, err = situations.FollowUps(cat, family, st, step, ev.Fields, ev.At)
-	case e.Type == situation.TypeDraftExpired:
+	case situation.TypeDraftExpired:
 		if code := step.Decision.OnExpiry; code != "" {
+			if step, _, err = v.stepOf(sit, st, ev.DraftID); err != nil {
+				break
+			}
 			var n catalogue.StepDecision
 			n, err = situations.Notice(cat, step.Decision, code)
 			steps = []catalogue.StepDecision{n}
@@ -949,14 +954,16 @@ type stepRecord struct {
 	ParentStepID  uuid.UUID       `json:"parent_step_id"`
 	ExpiredStepID uuid.UUID       `json:"expired_step_id"`
 	DecidedAt     time.Time       `json:"decided_at"`
-	// Of the decision only what names it (and the registry of a grant, for
-	// a state) is decoded: it is compared whole, as recorded, with the
-	// replay's (equalJSON).
+	// Of the decision only what names it is decoded, and what a state
+	// reads of it until a follow-up or a notice is decided: it is compared
+	// whole, as recorded, with the replay's (equalJSON).
 	named struct {
-		Key      string            `json:"key"`
-		Service  string            `json:"service"`
-		Outcome  catalogue.Outcome `json:"outcome"`
-		Registry string            `json:"registry"`
+		Key       string            `json:"key"`
+		Service   string            `json:"service"`
+		Outcome   catalogue.Outcome `json:"outcome"`
+		Registry  string            `json:"registry"`
+		OnExpiry  string            `json:"on_expiry"`
+		FollowUps []string          `json:"follow_ups"`
 	}
 	// decoded: the event decoded without an error, decision included.
 	decoded bool
@@ -968,7 +975,8 @@ type stepRecord struct {
 func (rec *stepRecord) forState() *situation.StepDecided {
 	return &situation.StepDecided{SituationID: rec.SituationID, StepID: rec.StepID, GrantID: rec.GrantID, EntryID: rec.EntryID,
 		DecidedAt: rec.DecidedAt, ParentStepID: rec.ParentStepID, ExpiredStepID: rec.ExpiredStepID,
-		Decision: catalogue.StepDecision{Key: rec.named.Key, Service: rec.named.Service, Outcome: rec.named.Outcome, Registry: rec.named.Registry}}
+		Decision: catalogue.StepDecision{Key: rec.named.Key, Service: rec.named.Service, Outcome: rec.named.Outcome, Registry: rec.named.Registry,
+			OnExpiry: rec.named.OnExpiry, FollowUps: rec.named.FollowUps}}
 }
 
 // openingRecord is a recorded opening as the verification reads it, and
