@@ -379,3 +379,25 @@ func UUID(dst *uuid.UUID, value []byte) bool {
 	*dst = id
 	return err == nil
 }
+
+// Strings decodes an array of plain JSON strings, or null, into dst as
+// encoding/json decodes it into a []string: nil for null, an empty slice
+// (not nil) for an empty array. False on anything else: the caller gives
+// up and leaves the value to encoding/json.
+func Strings(dst *[]string, value []byte) bool {
+	if string(value) == "null" {
+		*dst = nil
+		return true
+	}
+	if len(value) == 0 || value[0] != '[' {
+		return false
+	}
+	out := []string{}
+	ok := Elements(value, func(v []byte) bool {
+		s, ok := PlainString(v)
+		out = append(out, s)
+		return ok
+	})
+	*dst = out
+	return ok
+}

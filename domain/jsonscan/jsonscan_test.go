@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -108,5 +109,20 @@ func TestPlainMembersGivesUpAtANameEncodingJSONMightFold(t *testing.T) {
 		return true
 	}) || !slices.Equal(got, []string{"a", "b_c"}) {
 		t.Errorf("PlainMembers of plain names: %q", got)
+	}
+}
+
+// Strings gives what encoding/json gives for a []string, or gives up.
+func TestStringsIsEncodingJSONs(t *testing.T) {
+	for _, v := range []string{`null`, `[]`, `["a"]`, ` [ "a" , "b" ] `, `["a",null]`, `["a",1]`, `["\u0061"]`, `"a"`, `{}`, `[["a"]]`, `["a","b","c"]`} {
+		var got, want []string
+		ok := Strings(&got, []byte(strings.TrimSpace(v)))
+		err := json.Unmarshal([]byte(v), &want)
+		if ok && (err != nil || !reflect.DeepEqual(got, want)) {
+			t.Errorf("Strings(%s) = %#v, encoding/json: %#v, %v", v, got, want, err)
+		}
+		if !ok && err == nil && !strings.Contains(v, `\u`) && !strings.Contains(v, "null]") {
+			t.Errorf("Strings(%s) gave up on what encoding/json decodes plainly (%#v)", v, want)
+		}
 	}
 }

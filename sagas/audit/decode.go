@@ -90,7 +90,7 @@ func decodeStepFast(data []byte) (*stepRecord, bool) {
 		case "on_expiry":
 			dst = &rec.named.OnExpiry
 		case "follow_ups":
-			return decodeStrings(&rec.named.FollowUps, value)
+			return jsonscan.Strings(&rec.named.FollowUps, value)
 		case "outcome":
 			s, ok := jsonscan.PlainString(value)
 			rec.named.Outcome = catalogue.Outcome(s)
@@ -104,23 +104,6 @@ func decodeStepFast(data []byte) (*stepRecord, bool) {
 	})
 	rec.decoded = ok
 	return rec, ok
-}
-
-// decodeStrings decodes an array of plain strings, or null, into dst as
-// encoding/json does into a []string; false on anything else.
-func decodeStrings(dst *[]string, value []byte) bool {
-	if string(value) == "null" {
-		*dst = nil
-		return true
-	}
-	out := []string{}
-	ok := jsonscan.Elements(value, func(v []byte) bool {
-		s, ok := jsonscan.PlainString(v)
-		out = append(out, s)
-		return ok
-	})
-	*dst = out
-	return ok
 }
 
 // foldsTo reports whether key is one of names but for case, or might be

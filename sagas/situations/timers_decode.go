@@ -79,7 +79,7 @@ func (e *stepDecidedIndex) decisionMember(key, value []byte) bool {
 	case "deadline":
 		return setString(&e.deadline, value)
 	case "reminders":
-		return setStrings(&e.reminders, value)
+		return jsonscan.Strings(&e.reminders, value)
 	}
 	return decisionSchema.member(key, value)
 }
@@ -112,26 +112,6 @@ func setString(dst *string, value []byte) bool {
 	}
 	s, ok := jsonscan.PlainString(value)
 	*dst = s
-	return ok
-}
-
-// setStrings sets *dst to an array of plain strings, or nil for null, as
-// encoding/json does (an empty array is an empty slice, not nil).
-func setStrings(dst *[]string, value []byte) bool {
-	if string(value) == "null" {
-		*dst = nil
-		return true
-	}
-	if value[0] != '[' {
-		return false
-	}
-	ss := []string{}
-	ok := jsonscan.Elements(value, func(v []byte) bool {
-		s, ok := jsonscan.PlainString(v)
-		ss = append(ss, s)
-		return ok
-	})
-	*dst = ss
 	return ok
 }
 
