@@ -1138,7 +1138,9 @@ func (v *verifier) foldsState(sit uuid.UUID, pos eventstore.Position) bool {
 // already, with the recorded decision to decode when it is read (a third
 // of the decisions of a year are, and decoding them all with
 // encoding/json was 7% of the verification's CPU); nil for other
-// situations and where it does not decode.
+// situations and where it does not decode. A decision whose other members
+// would not decode into catalogue.StepDecision is found so when read
+// (stepOf), and is reported anyway, as its bytes differ from the replay's.
 func (v *verifier) decodeDecided(e *eventstore.RecordedEvent, rec *stepRecord) (*situation.StepDecided, json.RawMessage) {
 	if !v.foldsState(situationOf(e.Stream), e.Position) {
 		return nil, nil
