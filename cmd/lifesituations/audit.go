@@ -31,8 +31,9 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return dispatch(ctx, "audit", auditUsage, map[string]subcommand{"verify": auditVerify}, args, stdout, stderr)
 }
 
-const auditVerifySummary = `Replays the whole log into a fresh register (in memory, or in a file under
---scratch when the persons' facts would not fit) and
+const auditVerifySummary = `Replays the whole log into a fresh register (in memory with the persons'
+keys, or in a file under --scratch, the keys then looked up one by one, when
+the persons' facts would not fit) and
 recomputes every decision the sagas recorded with the catalogue version it
 recorded and the register as of the position it recorded: each situation's
 opening and steps, the follow-ups of a confirmed draft, the notice of a missed

@@ -63,7 +63,9 @@ type Config struct {
 	Catalogues []*catalogue.Catalogue
 	// Scratch is a directory for the fresh register's file; when empty
 	// the register is folded in memory (register.Memory: faster, and as
-	// big as the persons' facts).
+	// big as the persons' facts), and so are the persons' keys
+	// (keystore.All; with a scratch directory they are looked up one by
+	// one, in the key store's bounded cache).
 	Scratch string
 	// Integrity checks the log's hash chain, when the store has one.
 	Integrity func(ctx context.Context, progress func(done, total uint64)) ([]IntegrityBreak, error)
@@ -93,7 +95,7 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 	for _, c := range cfg.Catalogues {
 		v.catalogues[c.Hash()] = c
 	}
-	v.src = source(ctx, cfg.Store)
+	v.src = source(ctx, cfg.Store, cfg.Scratch == "")
 	// The hash chain is checked beside the plan, which leaves the second
 	// core mostly idle, and before the replay, whose breaks come after its
 	// own in the report. Its progress is told once the plan's is over.
@@ -427,9 +429,10 @@ type logSource struct {
 }
 
 // source reads a sealed store below its decorator and opens the events as
-// it does (personaldata.Unseal with its key store), but on every core.
-// Any other store is read as it is.
-func source(ctx context.Context, s eventstore.Store) logSource {
+// it does (personaldata.Unseal with its key store), but on every core,
+// with every key read at once when inMemory and the key store can. Any
+// other store is read as it is.
+func source(ctx context.Context, s eventstore.Store, inMemory bool) logSource {
 	ss, ok := s.(sealedStore)
 	if !ok {
 		return logSource{store: s}
@@ -437,7 +440,7 @@ func source(ctx context.Context, s eventstore.Store) logSource {
 	keys := ss.Keys()
 	lookup := func(owner string) (personaldata.Key, error) { return keys.Lookup(ctx, owner) }
 	all, ok := keys.(everyKey)
-	if !ok {
+	if !ok || !inMemory {
 		return logSource{store: ss.Inner(), keyOf: lookup}
 	}
 	// Read beside the plan and the hash chain, which need few keys; the
