@@ -2,21 +2,24 @@ package personaldata
 
 import "fmt"
 
-// KeyTable holds many persons' keys at once, for a reader of the whole log
-// (audit verify): a million keys in a map of strings and slices gave the
-// collector three million pointers to follow at every cycle. Here ids of
-// a UUID's length are arrays and the secrets one block of bytes, so the
-// table holds no pointer the collector scans. Not safe for concurrent
-// writes; reads once filled are.
+// KeyTable holds many persons' keys at once: every key, for a reader of the
+// whole log (audit verify), or a key store's cache. A million keys in a map
+// of strings to slices gave the collector three million pointers to follow
+// at every cycle; here ids of a UUID's length are arrays and the secrets
+// one block of bytes, so the table holds no pointer the collector scans.
+// Key gives a copy of the secret: a slot freed by Delete or Evict is used
+// again, and a key handed out must not change under its holder. Not safe
+// for concurrent writes.
 type KeyTable struct {
-	uuids   map[[uuidLen]byte]int32 // index in secrets, or erased
+	uuids   map[[uuidLen]byte]int32 // slot in secrets, or erasedSlot
 	others  map[string]int32
 	secrets []byte
+	free    []int32 // slots to use again
 }
 
 const (
-	uuidLen     = 36
-	erasedIndex = -1
+	uuidLen    = 36
+	erasedSlot = -1
 )
 
 // NewKeyTable returns an empty table.
@@ -24,44 +27,92 @@ func NewKeyTable() *KeyTable {
 	return &KeyTable{uuids: map[[uuidLen]byte]int32{}, others: map[string]int32{}}
 }
 
-// Add holds a person's key (its secret copied) or erasure.
+// Add holds a person's key (its secret copied) or erasure, in place of any
+// held before.
 func (t *KeyTable) Add(person string, k Key) error {
-	i := int32(erasedIndex)
+	if !k.Erased && len(k.Secret) != KeySize {
+		return fmt.Errorf("the key of %s has %d bytes, want %d", person, len(k.Secret), KeySize)
+	}
+	t.Delete(person)
+	slot := int32(erasedSlot)
 	if !k.Erased {
-		if len(k.Secret) != KeySize {
-			return fmt.Errorf("the key of %s has %d bytes, want %d", person, len(k.Secret), KeySize)
+		if n := len(t.free); n > 0 {
+			slot, t.free = t.free[n-1], t.free[:n-1]
+			copy(t.secrets[int(slot)*KeySize:], k.Secret)
+		} else {
+			slot = int32(len(t.secrets) / KeySize)
+			t.secrets = append(t.secrets, k.Secret...)
 		}
-		i = int32(len(t.secrets) / KeySize)
-		t.secrets = append(t.secrets, k.Secret...)
 	}
 	if len(person) == uuidLen {
-		t.uuids[[uuidLen]byte([]byte(person))] = i
+		t.uuids[[uuidLen]byte([]byte(person))] = slot
 	} else {
-		t.others[person] = i
+		t.others[person] = slot
 	}
 	return nil
+}
+
+// Delete forgets a person's key or erasure.
+func (t *KeyTable) Delete(person string) {
+	var (
+		slot int32
+		ok   bool
+	)
+	if len(person) == uuidLen {
+		id := [uuidLen]byte([]byte(person))
+		if slot, ok = t.uuids[id]; ok {
+			delete(t.uuids, id)
+		}
+	} else if slot, ok = t.others[person]; ok {
+		delete(t.others, person)
+	}
+	if ok && slot != erasedSlot {
+		t.free = append(t.free, slot)
+	}
+}
+
+// Evict forgets n arbitrary persons (map order), to make room in a cache.
+func (t *KeyTable) Evict(n int) {
+	for id, slot := range t.uuids {
+		if n <= 0 {
+			return
+		}
+		delete(t.uuids, id)
+		if slot != erasedSlot {
+			t.free = append(t.free, slot)
+		}
+		n--
+	}
+	for person := range t.others {
+		if n <= 0 {
+			return
+		}
+		t.Delete(person)
+		n--
+	}
 }
 
 // Len is the number of persons held.
 func (t *KeyTable) Len() int { return len(t.uuids) + len(t.others) }
 
-// Key returns a person's key, without its cipher, and whether it is held.
+// Key returns a person's key, without its cipher and with a secret of its
+// own, and whether it is held.
 func (t *KeyTable) Key(person string) (Key, bool) {
 	var (
-		i  int32
-		ok bool
+		slot int32
+		ok   bool
 	)
 	if len(person) == uuidLen {
-		i, ok = t.uuids[[uuidLen]byte([]byte(person))]
+		slot, ok = t.uuids[[uuidLen]byte([]byte(person))]
 	} else {
-		i, ok = t.others[person]
+		slot, ok = t.others[person]
 	}
 	switch {
 	case !ok:
 		return Key{}, false
-	case i == erasedIndex:
+	case slot == erasedSlot:
 		return Key{Erased: true}, true
 	}
-	at := int(i) * KeySize
-	return Key{Secret: t.secrets[at : at+KeySize : at+KeySize]}, true
+	at := int(slot) * KeySize
+	return Key{Secret: append([]byte(nil), t.secrets[at:at+KeySize]...)}, true
 }

@@ -41,11 +41,49 @@ func TestKeyTableGivesWhatWasAdded(t *testing.T) {
 			t.Fatalf("%q: held (%+v), never added", p, k)
 		}
 	}
-	// A key given out cannot overwrite its neighbour's secret.
+	// A key given out is the holder's own: changing it changes nothing
+	// held, and neither does the table's later use of its slot.
 	k, _ := tab.Key(persons[0])
-	_ = append(k.Secret, 0xff)
-	if next, _ := tab.Key(persons[1]); !bytes.Equal(next.Secret, secret(2)) {
-		t.Fatal("appending to a key's secret changed the next key")
+	k.Secret[0] ^= 0xff
+	if again, _ := tab.Key(persons[0]); !bytes.Equal(again.Secret, secret(1)) {
+		t.Fatal("changing a key given out changed the table")
+	}
+	k, _ = tab.Key(persons[1])
+	tab.Delete(persons[1])
+	if _, ok := tab.Key(persons[1]); ok || tab.Len() != len(persons)-1 {
+		t.Fatalf("%q held after its deletion (%d held)", persons[1], tab.Len())
+	}
+	if err := tab.Add("new", personaldata.Key{Secret: secret(9)}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(k.Secret, secret(2)) {
+		t.Fatal("a slot used again changed a key given out before")
+	}
+	// Adding a person again replaces their key.
+	if err := tab.Add(persons[0], personaldata.Key{Erased: true}); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := tab.Key(persons[0]); !k.Erased || tab.Len() != len(persons) {
+		t.Fatalf("%q added again: %+v (%d held)", persons[0], k, tab.Len())
+	}
+	want := map[string][]byte{"new": secret(9), persons[2]: secret(3), persons[4]: secret(5)}
+	for p, sec := range want {
+		if k, _ := tab.Key(p); !bytes.Equal(k.Secret, sec) {
+			t.Fatalf("%q after the slots' reuse: %x", p, k.Secret)
+		}
+	}
+	tab.Evict(2)
+	left := 0
+	for _, p := range append(persons, "new") {
+		if k, ok := tab.Key(p); ok {
+			left++
+			if sec, ok := want[p]; ok && !bytes.Equal(k.Secret, sec) {
+				t.Fatalf("%q after an eviction: %x", p, k.Secret)
+			}
+		}
+	}
+	if left != len(persons)-2 || tab.Len() != left {
+		t.Fatalf("%d held after evicting 2 of %d (Len %d)", left, len(persons), tab.Len())
 	}
 	err := tab.Add("x", personaldata.Key{Secret: []byte("too short")})
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte(fmt.Sprint(personaldata.KeySize))) {
