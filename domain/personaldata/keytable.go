@@ -66,7 +66,14 @@ func (t *KeyTable) Delete(person string) {
 	} else if slot, ok = t.others[person]; ok {
 		delete(t.others, person)
 	}
-	if ok && slot != erasedSlot {
+	if ok {
+		t.release(slot)
+	}
+}
+
+// release makes a deleted person's slot free to use again.
+func (t *KeyTable) release(slot int32) {
+	if slot != erasedSlot {
 		t.free = append(t.free, slot)
 	}
 }
@@ -78,9 +85,7 @@ func (t *KeyTable) Evict(n int) {
 			return
 		}
 		delete(t.uuids, id)
-		if slot != erasedSlot {
-			t.free = append(t.free, slot)
-		}
+		t.release(slot)
 		n--
 	}
 	for person := range t.others {
