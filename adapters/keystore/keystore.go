@@ -60,8 +60,8 @@ type Store struct {
 	mu sync.RWMutex
 	// cache is the keys read or made, without their ciphers, in a table
 	// the collector does not scan: a million persons' keys fit in about
-	// 100 MB. Below a million, a server's catch-up looked most of them up
-	// in Pebble again for each read model (15% of its CPU).
+	// 100 MB. When it held 131,072, a million persons' catch-up looked
+	// most keys up in Pebble again for each read model (15% of its CPU).
 	cache    *personaldata.KeyTable
 	maxCache int
 	// ready is the keys used lately with their ciphers made: a person's
@@ -390,7 +390,9 @@ func (s *Store) remember(person string, k personaldata.Key) {
 		s.cache.Evict(max(s.maxCache/8, 1))
 	}
 	if err := s.cache.Add(person, k.Cacheable()); err != nil {
-		return // not kept: read again next time, where the size is checked
+		// A secret of another size, which read and NewKey refuse before
+		// it gets here: not cached, nor kept ready.
+		return
 	}
 	if k.HasCipher() {
 		s.keepReady(person, k)

@@ -1075,7 +1075,9 @@ type decoded struct {
 	// decided is a step decision of a situation whose state is folded,
 	// as the state folds it (nil when it does not decode: State.Apply then
 	// says why, in log order); decidedRaw the recorded decision when
-	// decided holds only what names it (stepRecord.forState).
+	// decided holds only what names it (stepRecord.forState), taken here
+	// because decided (the comparison) may replace step.Decision with a
+	// copy aligned on erased fields.
 	decided    *situation.StepDecided
 	decidedRaw json.RawMessage
 	people     map[string]catalogue.Person
@@ -1138,9 +1140,9 @@ func (v *verifier) foldsState(sit uuid.UUID, pos eventstore.Position) bool {
 
 // decodeDecided gives a step decision for the state of its situation, if
 // one is folded, ahead of the verification: from the record decoded
-// already, with the recorded decision to decode when it is read (a third
-// of the decisions of a year are, and decoding them all with
-// encoding/json was 7% of the verification's CPU); nil for other
+// already, with the recorded decision to decode when it is read (only a
+// follow-up, a notice or an orphan decision reads it; decoding every one
+// with encoding/json was 7% of the verification's CPU); nil for other
 // situations and where it does not decode. A decision whose other members
 // would not decode into catalogue.StepDecision is found so when read
 // (stepOf), and is reported anyway, as its bytes differ from the replay's.
