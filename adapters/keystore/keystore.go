@@ -303,15 +303,9 @@ func (s *Store) All() (*personaldata.KeyTable, error) {
 	out := personaldata.NewKeyTable()
 	for it.First(); it.Valid(); it.Next() {
 		person := string(it.Key()[len("k/"):])
-		v := it.Value()
-		var k personaldata.Key
-		switch {
-		case len(v) == 1 && v[0] == tagErased:
-			k.Erased = true
-		case len(v) == 1+personaldata.KeySize && v[0] == tagKey:
-			k.Secret = v[1:] // copied by Add
-		default:
-			return nil, fmt.Errorf("the key of %s is corrupt (%d bytes)", person, len(v))
+		k, err := decodeRow(person, it.Value()) // its secret copied by Add
+		if err != nil {
+			return nil, err
 		}
 		if err := out.Add(person, k); err != nil {
 			return nil, err
@@ -332,14 +326,24 @@ func (s *Store) read(person string) (personaldata.Key, bool, error) {
 		return personaldata.Key{}, false, fmt.Errorf("read the key of %s: %w", person, err)
 	}
 	defer closer.Close()
-	switch {
-	case len(v) == 1 && v[0] == tagErased:
-		return personaldata.Key{Erased: true}, true, nil
-	case len(v) == 1+personaldata.KeySize && v[0] == tagKey:
-		k, err := personaldata.NewKey(append([]byte(nil), v[1:]...))
+	k, err := decodeRow(person, v)
+	if err != nil || k.Erased {
 		return k, err == nil, err
 	}
-	return personaldata.Key{}, false, fmt.Errorf("the key of %s is corrupt (%d bytes)", person, len(v))
+	k, err = personaldata.NewKey(append([]byte(nil), k.Secret...))
+	return k, err == nil, err
+}
+
+// decodeRow decodes a person's row: the key's tag then its secret (which
+// aliases v), or the tag of an erasure.
+func decodeRow(person string, v []byte) (personaldata.Key, error) {
+	switch {
+	case len(v) == 1 && v[0] == tagErased:
+		return personaldata.Key{Erased: true}, nil
+	case len(v) == 1+personaldata.KeySize && v[0] == tagKey:
+		return personaldata.Key{Secret: v[1:]}, nil
+	}
+	return personaldata.Key{}, fmt.Errorf("the key of %s is corrupt (%d bytes)", person, len(v))
 }
 
 func (s *Store) cached(person string) (personaldata.Key, bool) {
