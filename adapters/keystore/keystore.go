@@ -43,9 +43,10 @@ const (
 
 // Store is the embedded key store. Safe for concurrent use.
 type Store struct {
-	db     *pebble.DB
-	closed sync.Once
-	random io.Reader
+	db       *pebble.DB
+	closed   sync.Once
+	random   io.Reader
+	readOnly bool
 
 	create sync.Mutex // one creator at a time: two must not make two keys for one person
 	// writes counts the commits of key rows (created or erased), each
@@ -87,8 +88,18 @@ func WithCacheSize(n int) Option { return func(s *Store) { s.maxCache = max(n, 1
 // WithRandom replaces crypto/rand (tests).
 func WithRandom(r io.Reader) Option { return func(s *Store) { s.random = r } }
 
-// Open opens (creating) the key store in dir.
+// ReadOnly opens an existing key store for reading only (an auditor's
+// verification): creating or erasing a key fails, and Pebble neither
+// flushes nor compacts.
+func ReadOnly() Option { return func(s *Store) { s.readOnly = true } }
+
+// Open opens (creating, unless ReadOnly) the key store in dir.
 func Open(dir string, opts ...Option) (*Store, error) {
+	s := &Store{random: rand.Reader, cache: personaldata.NewKeyTable(), maxCache: 1 << 20, erasing: map[string]bool{},
+		ready: map[string]personaldata.Key{}}
+	for _, o := range opts {
+		o(s)
+	}
 	// Pebble's default block cache (8 MiB) could not even hold the
 	// filters and indexes of a million persons' keys: every lookup missing
 	// the cache above read and decompressed them again.
@@ -100,7 +111,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		EventListener: &pebble.EventListener{
 			BackgroundError: func(err error) { pebble.DefaultLogger.Infof("key store: background error: %s", err) },
 		},
-		Levels: make([]pebble.LevelOptions, 7),
+		Levels:   make([]pebble.LevelOptions, 7),
+		ReadOnly: s.readOnly,
 	}
 	// Most lookups at ingest are for a person who has no key yet: without
 	// bloom filters each such miss searched every table (10 us, 8% of a
@@ -113,11 +125,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the key store in %s: %w", dir, err)
 	}
-	s := &Store{db: db, random: rand.Reader, cache: personaldata.NewKeyTable(), maxCache: 1 << 20, erasing: map[string]bool{},
-		ready: map[string]personaldata.Key{}}
-	for _, o := range opts {
-		o(s)
-	}
+	s.db = db
 	return s, nil
 }
 

@@ -268,3 +268,35 @@ func TestAllGivesEveryKeyAndErasureAsLookupDoes(t *testing.T) {
 		t.Fatalf("a's key from All: %s %s %v", owner, v, err)
 	}
 }
+
+// Read only (an auditor's verification), the store gives the keys a server
+// left and makes or erases none.
+func TestReadOnlyReadsAndChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	keys, err := s.Ensure(ctx, []string{"a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro := open(t, dir, keystore.ReadOnly())
+	defer ro.Close()
+	if k, err := ro.Lookup(ctx, "a"); err != nil || !bytes.Equal(k.Secret, keys["a"].Secret) {
+		t.Fatalf("lookup read only: %v", err)
+	}
+	if _, err := ro.Ensure(ctx, []string{"b"}); err == nil {
+		t.Error("a read-only store made a key")
+	}
+	if err := ro.Erase(ctx, "a"); err == nil {
+		t.Error("a read-only store erased a key")
+	}
+	if k, err := ro.Lookup(ctx, "a"); err != nil || !bytes.Equal(k.Secret, keys["a"].Secret) {
+		t.Fatalf("lookup after the refused erasure: %v", err)
+	}
+	if _, err := keystore.Open(t.TempDir()+"/none", keystore.ReadOnly()); err == nil {
+		t.Error("a read-only open of no key store succeeded")
+	}
+}

@@ -135,6 +135,9 @@ type Router struct {
 	reassigned atomic.Uint64
 
 	shared *shared // nil unless Config.Shared is set
+	// syncer is the store when the trigger handlers' appends defer their
+	// syncs (see syncedCheckpoints); nil when they do not.
+	syncer eventstore.Syncer
 }
 
 // progress tracks how far one handler has got, so that Settled can tell
@@ -177,6 +180,10 @@ func New(cfg Config) (*Router, error) {
 		cfg.Workers = 1
 	}
 	rt := &Router{router: r, store: cfg.Store, workers: make([]bool, cfg.Workers)}
+	if y, ok := cfg.Store.(eventstore.Syncer); ok && cfg.Shared == nil {
+		rt.syncer = y
+		cfg.Checkpoints = syncedCheckpoints{Checkpoints: cfg.Checkpoints, store: y}
+	}
 	for w := range rt.workers {
 		rt.workers[w] = true
 	}
@@ -197,7 +204,11 @@ func New(cfg Config) (*Router, error) {
 		if err != nil {
 			return nil, err
 		}
-		openings, err := cfg.Service.HandleTrigger(msg.Context(), ev)
+		ctx := msg.Context()
+		if rt.syncer != nil {
+			ctx = eventstore.WithDeferredSync(ctx)
+		}
+		openings, err := cfg.Service.HandleTrigger(ctx, ev)
 		for _, o := range openings {
 			if o.Opened {
 				m.opened.WithLabelValues(o.Kind).Inc()
@@ -344,7 +355,32 @@ func (r *Router) Settled(ctx context.Context) (bool, error) {
 	if r.shared != nil && !r.shared.idle() {
 		return false, nil
 	}
+	// Every decision of the triggers handled is then in the log's
+	// readers' sight.
+	if r.syncer != nil {
+		if err := r.syncer.Sync(ctx); err != nil {
+			return false, err
+		}
+	}
 	return true, nil
+}
+
+// syncedCheckpoints saves a trigger partition's checkpoint only once the
+// decisions of the triggers before it are durable: the trigger handlers'
+// appends defer their syncs (eventstore.WithDeferredSync), so that a
+// partition decides its next trigger while the store syncs the last one's
+// decision with the others'. A crash before the sync loses the decisions
+// and redelivers their triggers, which decide them again (same ids).
+type syncedCheckpoints struct {
+	watermillstore.Checkpoints
+	store eventstore.Syncer
+}
+
+func (c syncedCheckpoints) Save(ctx context.Context, key string, pos eventstore.Position) error {
+	if err := c.store.Sync(ctx); err != nil {
+		return fmt.Errorf("sync the decisions before checkpoint %d: %w", pos, err)
+	}
+	return c.Checkpoints.Save(ctx, key, pos)
 }
 
 // selection subscribes to the whole log, so that progress sees every

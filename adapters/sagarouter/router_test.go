@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,8 +43,10 @@ type env struct {
 	dir   string
 	clk   *clock.Manual
 	store *embedded.Store
-	cat   *catalogue.Catalogue
-	reg   *hookedRegister
+	// sagaStore, when set, is the store the sagas use instead of store.
+	sagaStore eventstore.Store
+	cat       *catalogue.Catalogue
+	reg       *hookedRegister
 }
 
 func newEnv(t testing.TB) *env {
@@ -148,11 +151,15 @@ func (e *env) start(cp watermillstore.Checkpoints, partitions, retries int) *run
 // Timers and Logger are the env's.
 func (e *env) startWith(cfg sagarouter.Config) *running {
 	e.t.Helper()
-	svc, err := situations.NewService(situations.Config{Store: e.store, Catalogue: e.cat, Register: e.reg, Clock: e.clk, Logger: discard})
+	var store eventstore.Store = e.store
+	if e.sagaStore != nil {
+		store = e.sagaStore
+	}
+	svc, err := situations.NewService(situations.Config{Store: store, Catalogue: e.cat, Register: e.reg, Clock: e.clk, Logger: discard})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	cfg.Store, cfg.Service, cfg.Timers, cfg.Logger = e.store, svc, situations.NewTimers(svc, 24*time.Hour, nil), discard
+	cfg.Store, cfg.Service, cfg.Timers, cfg.Logger = store, svc, situations.NewTimers(svc, 24*time.Hour, nil), discard
 	r, err := sagarouter.New(cfg)
 	if err != nil {
 		e.t.Fatal(err)
@@ -603,4 +610,97 @@ func TestOverloadIsRetriedNotDeadLettered(t *testing.T) {
 	}
 	st, _ := e.opened("birth-of-child", birth)
 	checkBirthBundle(t, st, mother, birth)
+}
+
+// The decisions' appends do not wait for their sync, and a partition's
+// checkpoint is saved only once they are synced: a crash never leaves a
+// trigger counted as handled with its decisions lost.
+func TestCheckpointWaitsForTheDecisionsSync(t *testing.T) {
+	e := newEnv(t)
+	spy := &syncSpy{Store: e.store}
+	e.sagaStore = spy
+	mother := newID()
+	e.person(mother, "1994-03-01")
+	cp := &checkedSaves{Checkpoints: watermillstore.NewMemoryCheckpoints(), spy: spy}
+	r := e.start(cp, 1, 0)
+	cp.after.Store(e.birth(mother, newID(), "2026-02-20").Position)
+	e.eventually("a checkpoint past the birth", func() bool { return cp.checked.Load() > 0 })
+	r.stop()
+	spy.mu.Lock()
+	defer spy.mu.Unlock()
+	if spy.deferred == 0 {
+		t.Fatal("the decisions were appended without deferring their sync")
+	}
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if len(cp.early) > 0 {
+		t.Fatalf("checkpoints saved before the decisions were synced: %v", cp.early)
+	}
+}
+
+// syncSpy counts the deferred appends that returned and how many of them a
+// Sync had covered when it returned.
+type syncSpy struct {
+	*embedded.Store
+	mu               sync.Mutex
+	deferred, synced int
+}
+
+func (s *syncSpy) count(ctx context.Context, err error) {
+	if err == nil && eventstore.DeferredSync(ctx) {
+		s.mu.Lock()
+		s.deferred++
+		s.mu.Unlock()
+	}
+}
+
+func (s *syncSpy) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	res, err := s.Store.Append(ctx, stream, expected, events...)
+	s.count(ctx, err)
+	return res, err
+}
+
+func (s *syncSpy) AppendMany(ctx context.Context, appends []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	res, err := s.Store.AppendMany(ctx, appends)
+	s.count(ctx, err)
+	return res, err
+}
+
+func (s *syncSpy) Sync(ctx context.Context) error {
+	s.mu.Lock()
+	n := s.deferred
+	s.mu.Unlock()
+	if err := s.Store.Sync(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.synced = max(s.synced, n)
+	s.mu.Unlock()
+	return nil
+}
+
+// checkedSaves notes every checkpoint saved past position after while
+// appends that returned were not yet synced.
+type checkedSaves struct {
+	watermillstore.Checkpoints
+	spy     *syncSpy
+	after   atomic.Uint64
+	checked atomic.Int64
+	mu      sync.Mutex
+	early   []string
+}
+
+func (c *checkedSaves) Save(ctx context.Context, key string, pos eventstore.Position) error {
+	if after := c.after.Load(); after > 0 && pos >= after {
+		c.spy.mu.Lock()
+		deferred, synced := c.spy.deferred, c.spy.synced
+		c.spy.mu.Unlock()
+		if synced < deferred {
+			c.mu.Lock()
+			c.early = append(c.early, fmt.Sprintf("%d with %d of %d appends synced", pos, synced, deferred))
+			c.mu.Unlock()
+		}
+		c.checked.Add(1)
+	}
+	return c.Checkpoints.Save(ctx, key, pos)
 }

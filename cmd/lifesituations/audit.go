@@ -92,7 +92,7 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	cfg := audit.Config{Catalogues: cats, Scratch: *scratch}
 	if *store == "embedded" {
-		s, err := offline.open()
+		s, err := offline.read()
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/google/uuid"
 
 	"lifesituations/adapters/eventstore/embedded"
+	"lifesituations/adapters/eventstore/storetest"
+	"lifesituations/adapters/keystore"
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/situation"
@@ -343,11 +345,16 @@ func copyCatalogue(t *testing.T) string {
 }
 
 // verify runs `lifesituations audit verify --json` and returns its report
-// and error.
+// and error. The verification must leave the log and the key store as it
+// found them, byte for byte.
 func verify(t *testing.T, data string, args ...string) (audit.Report, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
+	before := storetest.Files(t, data, embedded.FileName, keystore.Dir)
 	err := run(context.Background(), append([]string{"audit", "verify", "--json", "--data", data}, args...), &out, &errOut)
+	if after := storetest.Files(t, data, embedded.FileName, keystore.Dir); after != before {
+		t.Errorf("audit verify wrote to the store:\nbefore %s\nafter  %s", before, after)
+	}
 	var rep audit.Report
 	if jerr := json.Unmarshal(out.Bytes(), &rep); jerr != nil {
 		t.Fatalf("audit verify: %v (%v): %s %s", jerr, err, out.String(), errOut.String())

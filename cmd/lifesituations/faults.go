@@ -49,3 +49,7 @@ func (k killAfterAppend) AppendMany(ctx context.Context, appends []eventstore.St
 	}
 	return res, err
 }
+
+// Sync is the store's, when it defers syncs: the sagas then defer theirs
+// under the fault too, and a kill may come before their sync.
+func (k killAfterAppend) Sync(ctx context.Context) error { return eventstore.Sync(ctx, k.Store) }

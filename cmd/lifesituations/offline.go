@@ -64,15 +64,28 @@ type offlineLog struct {
 
 // open opens the store, one process at a time: it waits --lock-wait for a
 // running server to release it.
-func (o offlineStore) open() (offlineLog, error) {
+func (o offlineStore) open() (offlineLog, error) { return o.openLog(false) }
+
+// read opens the store for reading only (verification, rebuilds of the
+// read models): nothing in the log or the key store is written, not even
+// a compaction that a store a server has just left would start.
+func (o offlineStore) read() (offlineLog, error) { return o.openLog(true) }
+
+func (o offlineStore) openLog(readOnly bool) (offlineLog, error) {
 	if _, err := os.Stat(*o.data); err != nil {
 		return offlineLog{}, fmt.Errorf("data directory: %w", err)
 	}
-	s, err := embedded.Open(*o.data, embedded.WithLockTimeout(*o.lockWait))
+	opts := []embedded.Option{embedded.WithLockTimeout(*o.lockWait)}
+	var keyOpts []keystore.Option
+	if readOnly {
+		opts = append(opts, embedded.ReadOnly())
+		keyOpts = append(keyOpts, keystore.ReadOnly())
+	}
+	s, err := embedded.Open(*o.data, opts...)
 	if err != nil {
 		return offlineLog{}, fmt.Errorf("open the log in %s (stop the server first: one process at a time): %w", *o.data, err)
 	}
-	keys, err := keystore.OpenIn(*o.data)
+	keys, err := keystore.OpenIn(*o.data, keyOpts...)
 	if err != nil {
 		return offlineLog{}, errors.Join(err, s.Close())
 	}

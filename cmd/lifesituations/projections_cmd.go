@@ -65,7 +65,7 @@ func projectionsRebuild(ctx context.Context, args []string, stdout, stderr io.Wr
 		}
 		return rebuildLive(ctx, *server, *token, *poll, stdout, stderr)
 	}
-	s, err := offline.open()
+	s, err := offline.read()
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,10 @@ type request struct {
 	ctx     context.Context
 	appends []streamAppend
 	events  int
+	// deferred: the appender does not wait for a sync
+	// (eventstore.WithDeferredSync); a request that is not makes its
+	// batch synced, and with it everything applied before.
+	deferred bool
 
 	// Set by the writer before done is closed.
 	results []eventstore.AppendResult
@@ -105,13 +109,20 @@ func (s *Store) submit(ctx context.Context, appends []streamAppend, events int) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r := &request{ctx: ctx, appends: appends, events: events, done: make(chan struct{})}
+	r := &request{ctx: ctx, appends: appends, events: events, deferred: eventstore.DeferredSync(ctx), done: make(chan struct{})}
 
 	s.mu.Lock()
 	switch {
 	case s.closed:
 		s.mu.Unlock()
 		return nil, eventstore.ErrClosed
+	case s.cfg.readOnly:
+		s.mu.Unlock()
+		return nil, ErrReadOnly
+	case s.syncErr != nil:
+		err := s.syncErr
+		s.mu.Unlock()
+		return nil, err
 	case s.queued > 0 && s.queued+events > s.cfg.queueSize:
 		s.mu.Unlock()
 		return nil, fmt.Errorf("append %d events with %d queued (queue size %d): %w", events, s.queued, s.cfg.queueSize, eventstore.ErrOverloaded)
@@ -130,4 +141,15 @@ func (s *Store) submit(ctx context.Context, appends []streamAppend, events int) 
 		// idempotent by event id.
 		return nil, ctx.Err()
 	}
+}
+
+// Sync returns once every append that returned before it is durable and
+// seen by the readers of the log (eventstore.Syncer): a request with no
+// append, not deferred, makes the writer sync what it applied.
+func (s *Store) Sync(ctx context.Context) error {
+	if s.last.Load() >= s.applied.Load() {
+		return nil
+	}
+	_, err := s.submit(ctx, nil, 0)
+	return err
 }

@@ -16,13 +16,15 @@ type config struct {
 	queueSize   int
 	maxBatch    int
 	lockTimeout time.Duration
+	readOnly    bool
 	// tailEvents and tailBytes bound the recent events kept decoded for
 	// subscriptions (tail.go); tests make them small.
 	tailEvents, tailBytes int
 
 	// beforeBatch, when set, runs in the writer before it takes each batch;
-	// tests use it to hold the writer and fill the queue.
-	beforeBatch func()
+	// tests use it to hold the writer and fill the queue. beforeSync runs
+	// before it syncs deferred appends on its own (not for a Sync).
+	beforeBatch, beforeSync func()
 }
 
 const (
@@ -74,3 +76,8 @@ func WithMaxBatch(events int) Option { return func(cfg *config) { cfg.maxBatch =
 // WithLockTimeout bounds the wait for the lock of the events directory, held
 // by another process (or store) that has it open. The default is 5 s.
 func WithLockTimeout(d time.Duration) Option { return func(cfg *config) { cfg.lockTimeout = d } }
+
+// ReadOnly opens an existing store for reading only, as an auditor reads
+// a stopped server's log: appends fail with ErrReadOnly, and nothing in the
+// directory is written (but the lock file), not even a compaction.
+func ReadOnly() Option { return func(cfg *config) { cfg.readOnly = true } }

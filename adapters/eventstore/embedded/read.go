@@ -42,10 +42,11 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.R
 }
 
 // readStream walks the stream index and fetches each record from the log.
-// Only events up to the last committed position are seen: Pebble shows a
-// batch a moment before its sync ends.
+// Only events up to the last applied position are seen (those of deferred
+// appends too, see eventstore.WithDeferredSync): Pebble shows a batch a
+// moment before its commit ends.
 func (s *Store) readStream(stream string, from eventstore.Revision, dir eventstore.Direction, max int) (events []eventstore.RecordedEvent, err error) {
-	last := s.last.Load()
+	last := s.applied.Load()
 	prefix := appendStreamPrefix(nil, stream)
 	// Every index key of the stream is prefix + 8 bytes, below prefix + 9 × 0xff.
 	upper := append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 9)...)

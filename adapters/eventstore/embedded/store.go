@@ -17,9 +17,11 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"lifesituations/domain/eventstore"
 )
@@ -40,6 +42,10 @@ type Store struct {
 	closed  bool
 
 	writerDone chan struct{}
+	// syncWanted asks the syncer (runSyncer) to sync the deferred appends
+	// applied so far; syncerDone is closed once it has stopped.
+	syncWanted chan struct{}
+	syncerDone chan struct{}
 	// closing is closed once the writer has stopped: reads and
 	// subscriptions then return eventstore.ErrClosed.
 	closing   chan struct{}
@@ -55,14 +61,27 @@ type Store struct {
 	heads headCache
 	// tail holds the last committed events decoded, for subscriptions.
 	tail *tailCache
-	// last is the last committed position, published after each commit.
-	last    atomic.Uint64
+	// last is the last durable position, published after each synced
+	// commit: what ReadAll, SubscribeAll and LastPosition see. applied is
+	// the last position written to Pebble, synced or not (deferred
+	// appends, see eventstore.WithDeferredSync): what ReadStream sees.
+	// unsyncedSince is when applied last went past last (the writer's).
+	// last only grows (publish), set by the writer and the syncer.
+	last          atomic.Uint64
+	applied       atomic.Uint64
+	unsyncedSince time.Time
+	// syncErr is a failed sync of deferred appends: the log may have lost
+	// them, so the store takes no append after it (under mu).
+	syncErr error
 	commits *notifier
 	// stats counts commits and the events they wrote.
 	stats struct{ commits, events atomic.Uint64 }
 }
 
 var _ eventstore.Store = (*Store)(nil)
+
+// ErrReadOnly: an append to a store opened with ReadOnly.
+var ErrReadOnly = errors.New("event store opened read only")
 
 // Open opens (creating if needed) the store in dir.
 func Open(dir string, opts ...Option) (*Store, error) {
@@ -73,7 +92,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
-	eng, err := openEngine(dir, cfg.lockTimeout)
+	eng, err := openEngine(dir, cfg.lockTimeout, cfg.readOnly)
 	if err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
@@ -87,6 +106,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		eng:        eng,
 		cfg:        cfg,
 		writerDone: make(chan struct{}),
+		syncWanted: make(chan struct{}, 1),
+		syncerDone: make(chan struct{}),
 		closing:    make(chan struct{}),
 		next:       tail.pos + 1,
 		chain:      tail.hash,
@@ -97,7 +118,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	s.wake = sync.NewCond(&s.mu)
 	s.last.Store(tail.pos)
+	s.applied.Store(tail.pos)
 	go s.runWriter()
+	go s.runSyncer()
 	return s, nil
 }
 
@@ -131,6 +154,7 @@ func (s *Store) Close() error {
 		s.wake.Broadcast()
 		s.mu.Unlock()
 		<-s.writerDone
+		<-s.syncerDone
 		close(s.closing)
 		s.dbMu.Lock()
 		defer s.dbMu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble"
 	"github.com/google/uuid"
 
+	"lifesituations/adapters/eventstore/storetest"
 	"lifesituations/domain/clock"
 	"lifesituations/domain/eventstore"
 )
@@ -191,5 +192,86 @@ func TestOpenLockedStoreFails(t *testing.T) {
 	if s, err := Open(dir, WithLockTimeout(20*time.Millisecond)); err == nil {
 		_ = s.Close()
 		t.Fatal("second open of a store in use succeeded")
+	}
+}
+
+// A store opened read only (an auditor's) reads what a server left, refuses
+// appends and writes nothing to its directory but the lock file, not even
+// the flush of what its write-ahead log holds.
+func TestReadOnlyWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := s.Append(t.Context(), "person-1", eventstore.Any, testEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := storetest.Files(t, dir, FileName)
+
+	ro, err := Open(dir, ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := ro.ReadAll(t.Context(), 0, eventstore.Filter{}, 10)
+	if err != nil || len(evs) != 3 {
+		t.Fatalf("read all: %d events, %v; want 3", len(evs), err)
+	}
+	if _, err := ro.Append(t.Context(), "person-1", eventstore.Any, testEvent(4)); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("append read only: %v, want ErrReadOnly", err)
+	}
+	if breaks, err := ro.VerifyChain(t.Context(), nil); err != nil || len(breaks) > 0 {
+		t.Fatalf("verify the chain read only: %v, %v", breaks, err)
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := storetest.Files(t, dir, FileName); after != before {
+		t.Errorf("the directory changed under a read-only open:\nbefore %s\nafter  %s", before, after)
+	}
+
+	if s, err := Open(t.TempDir(), ReadOnly()); err == nil {
+		_ = s.Close()
+		t.Error("a read-only open of an empty directory started a store")
+	}
+}
+
+// A deferred append returns before its sync: its stream's readers see it at
+// once, the log's readers only once it is synced, which Sync waits for.
+func TestDeferredAppendIsSeenByTheLogOnceSynced(t *testing.T) {
+	dir := t.TempDir()
+	release := make(chan struct{})
+	s := openStore(t, dir, func(c *config) { c.beforeSync = func() { <-release } })
+	ctx := eventstore.WithDeferredSync(t.Context())
+	res, err := s.Append(ctx, "person-1", eventstore.NoStream, testEvent(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The writer now waits to sync it on its own.
+	if evs, err := s.ReadStream(t.Context(), "person-1", 0, eventstore.Forwards, 10); err != nil || len(evs) != 1 {
+		t.Fatalf("read the stream before the sync: %d events, %v", len(evs), err)
+	}
+	if last, _ := s.LastPosition(t.Context()); last >= res.Position {
+		t.Fatalf("last position %d before the sync of %d", last, res.Position)
+	}
+	if evs, err := s.ReadAll(t.Context(), 0, eventstore.Filter{}, 10); err != nil || len(evs) != 0 {
+		t.Fatalf("read the log before the sync: %d events, %v", len(evs), err)
+	}
+	synced := make(chan error, 1)
+	go func() { synced <- s.Sync(t.Context()) }()
+	close(release)
+	if err := <-synced; err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := s.LastPosition(t.Context()); last < res.Position {
+		t.Fatalf("last position %d after Sync of %d", last, res.Position)
+	}
+	if evs, err := s.ReadAll(t.Context(), 0, eventstore.Filter{}, 10); err != nil || len(evs) != 1 {
+		t.Fatalf("read the log after Sync: %d events, %v", len(evs), err)
 	}
 }

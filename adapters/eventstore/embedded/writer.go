@@ -2,16 +2,22 @@ package embedded
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 
 	"lifesituations/domain/eventstore"
 )
 
+// maxDeferral bounds how long deferred appends wait for their sync while
+// more appends keep coming (they are synced at once when none waits).
+const maxDeferral = 2 * time.Millisecond
+
 // runWriter is the single writer: it commits the waiting requests in
 // batches until the store is closed and the queue is empty.
 func (s *Store) runWriter() {
 	defer close(s.writerDone)
+	defer close(s.syncWanted) // the syncer syncs what is left, then stops
 	for {
 		if s.cfg.beforeBatch != nil {
 			s.cfg.beforeBatch()
@@ -31,9 +37,75 @@ func (s *Store) runWriter() {
 		}
 		s.mu.Lock()
 		s.queued -= events
+		idle, synced := len(s.pending) == 0, false
+		for _, r := range s.pending {
+			synced = synced || !r.deferred
+		}
 		s.mu.Unlock()
 		for _, r := range batch {
 			close(r.done)
+		}
+		// Deferred appends are synced beside the writer, which goes on
+		// with the next batch meanwhile: once no append waits, or after
+		// maxDeferral under a steady flow. Each sync takes whatever was
+		// applied when it starts. A synced append waiting syncs them
+		// anyway, with its own batch.
+		if s.applied.Load() > s.last.Load() && !synced && (idle || time.Since(s.unsyncedSince) >= maxDeferral) {
+			select {
+			case s.syncWanted <- struct{}{}:
+			default: // one is asked for already
+			}
+		}
+	}
+}
+
+// runSyncer syncs the deferred appends when the writer asks, and once more
+// when the writer has stopped.
+func (s *Store) runSyncer() {
+	defer close(s.syncerDone)
+	for range s.syncWanted {
+		if s.cfg.beforeSync != nil {
+			s.cfg.beforeSync()
+		}
+		s.syncDeferred()
+	}
+	s.syncDeferred()
+}
+
+// syncDeferred syncs the deferred appends for the syncer. A failed sync
+// may have lost them: the store then takes no more appends.
+func (s *Store) syncDeferred() {
+	if err := s.syncApplied(); err != nil {
+		s.mu.Lock()
+		s.syncErr = err
+		s.mu.Unlock()
+	}
+}
+
+// syncApplied syncs the write-ahead log if deferred appends are not
+// durable yet, then publishes them to the readers of the log.
+func (s *Store) syncApplied() error {
+	applied := s.applied.Load()
+	if applied <= s.last.Load() {
+		return nil
+	}
+	if err := s.eng.db.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("sync deferred appends: %w", err)
+	}
+	s.publish(applied)
+	return nil
+}
+
+// publish makes the log up to pos, durable, visible to its readers.
+func (s *Store) publish(pos eventstore.Position) {
+	for {
+		last := s.last.Load()
+		if pos <= last {
+			return
+		}
+		if s.last.CompareAndSwap(last, pos) {
+			s.commits.fire()
+			return
 		}
 	}
 }
@@ -109,12 +181,23 @@ func (s *Store) commitBatch(batch []*request) error {
 		outcomes[i] = outcome{results, reqErr}
 	}
 
-	// Nothing new (duplicates, conflicts): no sync needed.
-	if p.next != s.next {
+	// A batch of deferred appends only is committed without a sync; any
+	// other is synced, and its sync makes durable every deferred append
+	// applied before it (the write-ahead log is synced up to its end).
+	deferred := true
+	for _, r := range batch {
+		deferred = deferred && r.deferred
+	}
+	switch {
+	case p.next != s.next:
 		if err := p.writeHeads(); err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
-		if err := p.batch.Commit(pebble.Sync); err != nil {
+		opts := pebble.Sync
+		if deferred {
+			opts = pebble.NoSync
+		}
+		if err := p.batch.Commit(opts); err != nil {
 			return fmt.Errorf("commit %d events: %w", p.next-s.next, err)
 		}
 		s.stats.commits.Add(1)
@@ -123,8 +206,19 @@ func (s *Store) commitBatch(batch []*request) error {
 		s.tail.add(p.batch, s.next, p.next-s.next)
 		s.next, s.chain = p.next, p.chain
 		s.heads.update(p.heads)
-		s.last.Store(p.next - 1)
-		s.commits.fire()
+		if s.applied.Load() <= s.last.Load() {
+			s.unsyncedSince = time.Now()
+		}
+		s.applied.Store(p.next - 1)
+		if !deferred {
+			s.publish(p.next - 1)
+		}
+	case !deferred:
+		// Nothing new (duplicates, conflicts, a Sync): the deferred
+		// appends before it are synced all the same.
+		if err := s.syncApplied(); err != nil {
+			return err
+		}
 	}
 	for i, r := range batch {
 		r.results, r.err = outcomes[i].results, outcomes[i].err

@@ -244,6 +244,10 @@ func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position, fil
 	})
 }
 
+// Sync is the store's (eventstore.Syncer); nothing to wait for when the
+// store below syncs every append.
+func (s *Store) Sync(ctx context.Context) error { return eventstore.Sync(ctx, s.inner) }
+
 // LastPosition is the store's.
 func (s *Store) LastPosition(ctx context.Context) (eventstore.Position, error) {
 	return s.inner.LastPosition(ctx)
