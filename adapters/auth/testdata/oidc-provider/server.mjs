@@ -88,9 +88,16 @@ function configuration() {
 }
 
 const server = createServer();
+// Each stage of the start is noted on stderr, so a start that stalls says
+// where (the Go test prints stderr when the provider is not ready in time).
+const stage = (what) => process.stderr.write(`server.mjs: ${what}\n`);
+stage('oidc-provider imported');
 server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
-  const provider = new Provider(issuer, configuration());
+  stage(`listening at ${issuer}`);
+  const config = configuration();
+  stage('signing keys generated');
+  const provider = new Provider(issuer, config);
   server.on('request', provider.callback());
   console.log(`ready ${issuer}`);
 });
