@@ -48,8 +48,9 @@ hash chain is the embedded store's own: on EventStoreDB the report says it was
 not checked (the server's chunks carry checksums of their own).
 
 The embedded store is opened by one process at a time: stop the server first
-(the command waits --lock-wait for it, then gives up). It appends nothing to
-the log (the store opens as usual, so Pebble may tidy its own files).
+(the command waits --lock-wait for it, then gives up). It opens the log and
+the key store read only: it writes nothing to either, not even Pebble's own
+tidying.
 Decisions taken with an older catalogue verify against that version when its
 directory is given with --catalogue (repeat the flag for several versions);
 the embedded catalogue is always supplied.`
