@@ -12,11 +12,12 @@ import (
 // batch is the persons one write transaction touches, decoded once and
 // written back once at the end, however many events of the batch change
 // them (a mother with twins, a marriage of two persons). A register folded
-// in memory (Memory) keeps one batch for good: its rows are the register,
-// and persons is nil.
+// in memory (Memory) keeps one batch for good, whose persons are packed
+// rows instead of the file's buckets of persons and birthdays.
 type batch struct {
 	persons   kv
 	birthdays kv
+	packed    *packedRows
 	steps     kv
 	drafts    kv
 	standings kv
@@ -57,8 +58,14 @@ func (b *batch) load(id string) (*row, error) {
 	if r, ok := b.rows[id]; ok {
 		return r, nil
 	}
-	if b.persons == nil { // in memory: the rows are the whole register
-		return nil, nil
+	if b.packed != nil {
+		f, ok, err := b.packed.get(id)
+		if !ok || err != nil {
+			return nil, err
+		}
+		r := &row{facts: f}
+		b.rows[id] = r
+		return r, nil
 	}
 	v := b.persons.Get([]byte(id))
 	if v == nil {
@@ -100,9 +107,16 @@ func (b *batch) create(id string) (*Facts, error) {
 	return &r.facts, nil
 }
 
-// flush writes the changed rows and keeps the birthday index in step.
+// flush writes the changed rows and keeps the birthday index in step (in
+// memory: packs them, and drops the decoded rows; there is no index).
 func (b *batch) flush() error {
-	if b.persons == nil { // in memory: nothing to write back
+	if b.packed != nil {
+		for id, r := range b.rows {
+			if r.dirty {
+				b.packed.put(id, &r.facts)
+			}
+		}
+		clear(b.rows)
 		return nil
 	}
 	for id, r := range b.rows {

@@ -12,8 +12,8 @@ import (
 // Memory is a register folded in memory with the same rules as the
 // Projection's fold (the same batch code), for a one-off replay that reads
 // families as of many positions (an auditor's): no file, no JSON rows, no
-// commits. Its size is that of the persons' facts (about a kilobyte a
-// person) plus the drafts still open and the standing grants. Not safe for
+// commits. The persons are packed rows (packedRows), a few hundred bytes a
+// person, plus the drafts still open and the standing grants. Not safe for
 // concurrent use.
 type Memory struct {
 	b   *batch
@@ -26,8 +26,9 @@ func NewMemory() *Memory {
 		steps: newMemKV(0), drafts: newMemKV(0), standings: newMemKV(0),
 		// A standing grant's key is its holder's and service's prefix and
 		// the grant id: the fold asks whether a prefix has a key left.
-		held: newMemKV(len(uuid.UUID{})),
-		rows: map[string]*row{},
+		held:   newMemKV(len(uuid.UUID{})),
+		packed: newPackedRows(),
+		rows:   map[string]*row{},
 	}}
 }
 
@@ -42,22 +43,20 @@ func (m *Memory) Apply(events []eventstore.RecordedEvent) error {
 			continue
 		}
 		if err := m.b.apply(e); err != nil {
+			_ = m.b.flush()
 			return fmt.Errorf("register: fold %s %s at position %d: %w", e.Type, e.ID, e.Position, err)
 		}
 		m.pos = e.Position
 	}
-	return nil
+	return m.b.flush()
 }
 
 // Family is Projection.Family as of everything folded so far; the rows
-// returned are copies, which later folds do not change.
+// returned are decoded afresh, so later folds do not change them.
 func (m *Memory) Family(id string) map[string]catalogue.Person {
 	return familyOf(id, func(id string) (Facts, bool) {
-		r := m.b.rows[id]
-		if r == nil {
-			return Facts{}, false
-		}
-		return cloneFacts(r.facts), true
+		f, ok, err := m.b.packed.get(id)
+		return f, ok && err == nil
 	})
 }
 
