@@ -87,8 +87,10 @@ type engine struct {
 }
 
 // openEngine opens the database in dir/FileName, creating it unless
-// readOnly, waiting up to lockTimeout for another process to release it.
-func openEngine(dir string, lockTimeout time.Duration, readOnly bool) (*engine, error) {
+// cfg.readOnly, waiting up to cfg.lockTimeout for another process to
+// release it.
+func openEngine(dir string, cfg config) (*engine, error) {
+	readOnly := cfg.readOnly
 	if _, err := os.Stat(filepath.Join(dir, legacyFileName)); err == nil {
 		return nil, fmt.Errorf("%s holds a bbolt store (format 1) that this build does not read", filepath.Join(dir, legacyFileName))
 	}
@@ -100,7 +102,7 @@ func openEngine(dir string, lockTimeout time.Duration, readOnly bool) (*engine, 
 	} else if err := os.MkdirAll(path, 0o750); err != nil {
 		return nil, err
 	}
-	lock, err := lockDir(path, lockTimeout)
+	lock, err := lockDir(path, cfg.lockTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +114,9 @@ func openEngine(dir string, lockTimeout time.Duration, readOnly bool) (*engine, 
 	// log nor compacts: a store a server has just left would otherwise
 	// be compacted while an auditor reads it (5% of a verification's CPU).
 	opts.ReadOnly = readOnly
+	if cfg.fs != nil {
+		opts.FS = cfg.fs
+	}
 	db, err := pebble.Open(path, opts)
 	if err != nil {
 		_ = lock.Close()

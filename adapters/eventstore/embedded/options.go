@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cockroachdb/pebble/vfs"
+
 	"lifesituations/adapters/systemclock"
 	"lifesituations/domain/clock"
 )
@@ -25,6 +27,9 @@ type config struct {
 	// tests use it to hold the writer and fill the queue. beforeSync runs
 	// before it syncs deferred appends on its own (not for a Sync).
 	beforeBatch, beforeSync func()
+	// fs, when set, is the file system Pebble writes through; tests wrap
+	// it to make a sync fail.
+	fs vfs.FS
 }
 
 const (

@@ -71,7 +71,9 @@ type Store struct {
 	applied       atomic.Uint64
 	unsyncedSince time.Time
 	// syncErr is a failed sync of deferred appends: the log may have lost
-	// them, so the store takes no append after it (under mu).
+	// them, so the store takes no append after it (under mu). Pebble ends
+	// the process first (TestFailedSyncEndsTheProcess); this is the
+	// store's own guard, should an engine return the error instead.
 	syncErr error
 	commits *notifier
 	// stats counts commits and the events they wrote.
@@ -92,7 +94,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
-	eng, err := openEngine(dir, cfg.lockTimeout, cfg.readOnly)
+	eng, err := openEngine(dir, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}

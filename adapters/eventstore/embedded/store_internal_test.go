@@ -2,13 +2,17 @@ package embedded
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
 	"github.com/google/uuid"
 
 	"lifesituations/adapters/eventstore/storetest"
@@ -274,4 +278,112 @@ func TestDeferredAppendIsSeenByTheLogOnceSynced(t *testing.T) {
 	if evs, err := s.ReadAll(t.Context(), 0, eventstore.Filter{}, 10); err != nil || len(evs) != 1 {
 		t.Fatalf("read the log after Sync: %d events, %v", len(evs), err)
 	}
+}
+
+var errDiskSync = errors.New("injected: the disk failed a sync")
+
+// failedSyncChild, set in the environment, makes
+// TestFailedSyncEndsTheProcess's own test binary the process that fails.
+const failedSyncChild = "EMBEDDED_TEST_FAILED_SYNC_DIR"
+
+// A sync of the write-ahead log that fails may have lost appends, the
+// deferred ones and those waiting on it. Pebble then ends the process
+// (its commit pipeline cannot go on): nothing more is acknowledged, and a
+// restart recovers what is durable, while the sagas, whose checkpoints
+// wait for the sync, decide the lost triggers again with the same ids.
+// The test fails the background sync of a deferred append in a child
+// process and checks that the child ends, saying why.
+func TestFailedSyncEndsTheProcess(t *testing.T) {
+	if dir := os.Getenv(failedSyncChild); dir != "" {
+		failTheBackgroundSync(t, dir)
+		return
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFailedSyncEndsTheProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), failedSyncChild+"="+dir)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("the child went on after its sync failed (%v):\n%s", err, out)
+	}
+	for _, want := range []string{"event store: pebble: fatal commit error", errDiskSync.Error()} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the child's output does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "survived") {
+		t.Errorf("the child survived its failed sync:\n%s", out)
+	}
+}
+
+// failTheBackgroundSync is the child: it appends under a deferred sync,
+// then makes the disk fail the syncer's sync. It should never return.
+func failTheBackgroundSync(t *testing.T, dir string) {
+	var failSyncs atomic.Bool
+	release := make(chan struct{})
+	s, err := Open(dir, func(c *config) {
+		c.fs = failingSyncs{FS: vfs.Default, fail: &failSyncs}
+		c.beforeSync = func() { <-release }
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(eventstore.WithDeferredSync(t.Context()), "person-1", eventstore.NoStream, testEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	failSyncs.Store(true)
+	close(release)
+	time.Sleep(10 * time.Second) // the sync fails at once; a guard, not a measurement
+	fmt.Println("survived")      // the parent fails on this
+}
+
+// failingSyncs is a file system whose write-ahead log files fail every
+// sync while fail is set. (Pebble's errorfs does not inject into SyncData,
+// which its write-ahead log syncs with.)
+type failingSyncs struct {
+	vfs.FS
+	fail *atomic.Bool
+}
+
+func (fs failingSyncs) wrap(f vfs.File, name string, err error) (vfs.File, error) {
+	if err != nil || !strings.HasSuffix(name, ".log") {
+		return f, err
+	}
+	return failingSyncFile{File: f, fail: fs.fail}, nil
+}
+
+func (fs failingSyncs) Create(name string) (vfs.File, error) {
+	f, err := fs.FS.Create(name)
+	return fs.wrap(f, name, err)
+}
+
+func (fs failingSyncs) ReuseForWrite(oldname, newname string) (vfs.File, error) {
+	f, err := fs.FS.ReuseForWrite(oldname, newname)
+	return fs.wrap(f, newname, err)
+}
+
+type failingSyncFile struct {
+	vfs.File
+	fail *atomic.Bool
+}
+
+func (f failingSyncFile) Sync() error {
+	if f.fail.Load() {
+		return errDiskSync
+	}
+	return f.File.Sync()
+}
+
+func (f failingSyncFile) SyncData() error {
+	if f.fail.Load() {
+		return errDiskSync
+	}
+	return f.File.SyncData()
+}
+
+func (f failingSyncFile) SyncTo(length int64) (bool, error) {
+	if f.fail.Load() {
+		return false, errDiskSync
+	}
+	return f.File.SyncTo(length)
 }
