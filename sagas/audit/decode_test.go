@@ -175,3 +175,89 @@ func TestDecodePlanOpeningFastIsEncodingJSONs(t *testing.T) {
 	}
 	randomEdits(base, 8, `{}[]",:\ ak_0-9ueKſ.e`+"\x00", func(b string) { check(t, b) })
 }
+
+// The fast decoding of a whole opening gives what json.Unmarshal gives, or
+// gives up, in the same way.
+func TestDecodeOpeningFastIsEncodingJSONs(t *testing.T) {
+	trig := uuid.New()
+	mother, child := uuid.NewString(), uuid.NewString()
+	b, err := json.Marshal(situation.Opened{SituationID: situation.ID("birth-of-child", trig), Kind: "birth-of-child",
+		Title: catalogue.Text{RU: "Рождение ребёнка", EN: "Birth of a child"}, PersonID: mother,
+		Participants: []string{mother, child}, CatalogueVersion: "2026.11", CatalogueHash: "3e67", RegisterPosition: 41,
+		Trigger: situation.Trigger{EventID: trig, Type: "birth.registered", Stream: "person-x", Position: 40, EventDate: "2026-03-05",
+			Data: json.RawMessage(`{"child_id":"c","family_name":{"sealed":"v1:c:AAAA"},"n":[1,{"x":"}"}]}`)},
+		Parameters: []catalogue.ParamUse{{Name: "maternity-capital", Key: "default", Value: 728921.9, ValidFrom: "2026-01-01"},
+			{Name: "deadline", Value: map[string]any{"days": 30.0}, ValidFrom: "2025-01-01", ValidTo: "2026-12-31"}},
+		Facts: map[string]catalogue.Person{
+			mother: {ID: mother, FamilyName: "Иванова", GivenName: "Анна", BirthDate: "1990-02-03", Sex: "F", Citizenship: "RU",
+				Region: "RU-MOW", TimeZone: "Europe/Moscow", Address: "Москва, ул. Ленина, 1", Children: []string{child},
+				Parents: []string{}, Incomes: map[string]float64{"2024": 1.5e6, "2025": 0}, Granted: []string{"passport"},
+				PreviousFamilyName: "Петрова"},
+			child: {ID: child, BirthDate: "2026-03-05", Parents: []string{mother}, Dead: true},
+		},
+		OpenedAt: time.Date(2026, 3, 5, 1, 2, 3, 4, time.FixedZone("", 3*3600))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := string(b)
+	if _, ok := decodeOpeningFast(b); !ok {
+		t.Fatalf("the fast decoding gives up on an opening as recorded: %s", base)
+	}
+	variants := []string{
+		base,
+		" \n" + strings.Replace(base, ",", " ,\n ", -1) + "\t",
+		strings.Replace(base, `"kind":"birth-of-child"`, `"Kind":"x"`, 1),
+		strings.Replace(base, `"kind":"birth-of-child"`, `"kind":null`, 1),
+		strings.Replace(base, `"kind":"birth-of-child"`, `"kind":"a","kind":"b"`, 1),
+		strings.Replace(base, `"title":{`, `"title":null,"t":{`, 1),
+		strings.Replace(base, `"title":{`, `"title":{"ru":"x"},"title":{`, 1),
+		strings.Replace(base, `"ru":`, `"RU":`, 1),
+		strings.Replace(base, `"participants":[`, `"participants":null,"p":[`, 1),
+		strings.Replace(base, `"participants":[`, `"participants":[],"p":[`, 1),
+		strings.Replace(base, `"participants":[`, `"participants":[1],"p":[`, 1),
+		strings.Replace(base, `"register_position":41`, `"register_position":4.1e1`, 1),
+		strings.Replace(base, `"parameters":[`, `"parameters":null,"q":[`, 1),
+		strings.Replace(base, `"parameters":[`, `"parameters":{},"q":[`, 1),
+		strings.Replace(base, `"parameters":[`, `"parameters":[{"name":"n","Value":1}],"q":[`, 1),
+		strings.Replace(base, `"facts":{`, `"facts":null,"f":{`, 1),
+		strings.Replace(base, `"facts":{`, `"facts":{},"facts":{`, 1),
+		strings.Replace(base, `"facts":{`, `"facts":{"a\u0062":{"id":"x"},`, 1),
+		strings.Replace(base, `"facts":{`, `"facts":{"`+child+`":{"id":"first"},`, 1),
+		strings.Replace(base, `"facts":{`, `"facts":{"x":null,`, 1),
+		strings.Replace(base, `"facts":{`, `"facts":{"x":[],`, 1),
+		strings.Replace(base, `"id":"`+child, `"id":"dup","id":"`+child, 1),
+		strings.Replace(base, `"id":"`+child, `"ID":"`+child, 1),
+		strings.Replace(base, `"given_name":"Анна"`, `"given_name":"\u0410нна"`, 1),
+		strings.Replace(base, `"given_name":"Анна"`, `"given_name":"\xff"`, 1),
+		strings.Replace(base, `"incomes":{`, `"incomes":null,"i":{`, 1),
+		strings.Replace(base, `"incomes":{`, `"incomes":{"2023":"x"},"i":{`, 1),
+		strings.Replace(base, `"incomes":{`, `"incomes":{"2023":1e999},"i":{`, 1),
+		strings.Replace(base, `"incomes":{`, `"incomes":{"2023":-0.5E+2,"2023":7},"i":{`, 1),
+		strings.Replace(base, `"incomes":{`, `"incomes":{"2023":1},"incomes":{`, 1),
+		strings.Replace(base, `"dead":true`, `"dead":false`, 1),
+		strings.Replace(base, `"dead":true`, `"dead":null`, 1),
+		strings.Replace(base, `"dead":true`, `"dead":1`, 1),
+		strings.Replace(base, `"dead":true`, `"dead":"true"`, 1),
+		strings.Replace(base, `"children":[`, `"children":null,"c":[`, 1),
+		strings.Replace(base, `"parents":[]`, `"parents":[null]`, 1),
+		strings.Replace(base, `"opened_at":"`, `"opened_at":null,"o":"`, 1),
+		strings.Replace(base, `"opened_at":"`, `"opened_at":"yesterday","o":"`, 1),
+		strings.Replace(base, `"opened_at":"`, `"opened_at":5,"o":"`, 1),
+		strings.Replace(base, `"data":{`, `"data":null,"d":{`, 1),
+		strings.Replace(base, `"position":40`, `"position":40,"position":39`, 1),
+		`{}`, `null`, `[]`, `{"facts":{}}`, base[:len(base)-1], base + "x",
+	}
+	check := func(t *testing.T, data string) {
+		t.Helper()
+		got := decodeOpening([]byte(data))
+		var want situation.Opened
+		wantErr := json.Unmarshal([]byte(data), &want)
+		if (got.err == nil) != (wantErr == nil) || !reflect.DeepEqual(got.opened, want) {
+			t.Fatalf("for %s\nfast: %+v %v\nstd:  %+v %v", data, got.opened, got.err, want, wantErr)
+		}
+	}
+	for _, v := range variants {
+		check(t, v)
+	}
+	randomEdits(base, 9, `{}[]",:\ ak_0-9ueKſ.eтn`+"\x00", func(b string) { check(t, b) })
+}

@@ -1009,12 +1009,6 @@ type openingReplay struct {
 	stepsJSON                        map[string][]byte
 }
 
-func decodeOpening(data []byte) *openingRecord {
-	r := &openingRecord{}
-	r.err = json.Unmarshal(data, &r.opened)
-	return r
-}
-
 // compareFacts compares the facts an opening recorded with the families
 // replayed: as JSON, aligned on erased values, unless they are equal values
 // (most are), whose JSON is the same.
