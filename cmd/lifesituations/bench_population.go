@@ -1162,8 +1162,8 @@ func popMachine() string {
 			}
 		}
 	}
-	return fmt.Sprintf("nproc %d, GOMAXPROCS %d, %s, %s %s/%s",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), model, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("nproc %d, GOMAXPROCS %d, GOGC %d, %s, %s %s/%s",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), gcPercent(), model, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // popDirSizes is the size of the store and of each read model's file.
