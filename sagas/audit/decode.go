@@ -3,7 +3,6 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -342,60 +341,55 @@ func decodePersonFast(value []byte) (catalogue.Person, bool) {
 	}
 	var seen once
 	ok := jsonscan.PlainMembers(value, func(key, value []byte) bool {
-		var dst *string
 		switch string(key) {
-		case "children":
-			return seen.first(0) && jsonscan.Strings(&p.Children, value)
-		case "parents":
-			return seen.first(1) && jsonscan.Strings(&p.Parents, value)
-		case "granted":
-			return seen.first(2) && jsonscan.Strings(&p.Granted, value)
-		case "incomes":
-			return seen.first(3) && decodeIncomesFast(&p.Incomes, value)
-		case "dead":
-			switch string(value) {
-			case "true":
-				p.Dead = true
-			case "false":
-				p.Dead = false
-			default:
-				return false
-			}
-			return seen.first(4)
 		case "id":
-			dst = &p.ID
+			return seen.first(0) && plainString(&p.ID, value)
 		case "family_name":
-			dst = &p.FamilyName
+			return seen.first(1) && plainString(&p.FamilyName, value)
 		case "given_name":
-			dst = &p.GivenName
+			return seen.first(2) && plainString(&p.GivenName, value)
 		case "birth_date":
-			dst = &p.BirthDate
+			return seen.first(3) && plainString(&p.BirthDate, value)
 		case "sex":
-			dst = &p.Sex
+			return seen.first(4) && plainString(&p.Sex, value)
 		case "citizenship":
-			dst = &p.Citizenship
+			return seen.first(5) && plainString(&p.Citizenship, value)
 		case "region":
-			dst = &p.Region
+			return seen.first(6) && plainString(&p.Region, value)
 		case "time_zone":
-			dst = &p.TimeZone
+			return seen.first(7) && plainString(&p.TimeZone, value)
 		case "address":
-			dst = &p.Address
+			return seen.first(8) && plainString(&p.Address, value)
 		case "previous_family_name":
-			dst = &p.PreviousFamilyName
-		default:
-			return true
+			return seen.first(9) && plainString(&p.PreviousFamilyName, value)
+		case "children":
+			return seen.first(10) && jsonscan.Strings(&p.Children, value)
+		case "parents":
+			return seen.first(11) && jsonscan.Strings(&p.Parents, value)
+		case "granted":
+			return seen.first(12) && jsonscan.Strings(&p.Granted, value)
+		case "incomes":
+			return seen.first(13) && decodeIncomesFast(&p.Incomes, value)
+		case "dead":
+			return seen.first(14) && decodeBool(&p.Dead, value)
 		}
-		return seen.first(personStringMember(string(key))) && plainString(dst, value)
+		return true
 	})
 	return p, ok
 }
 
-// personStrings are the names of a person's string members, numbered for
-// once after the five others.
-var personStrings = []string{"id", "family_name", "given_name", "birth_date", "sex", "citizenship",
-	"region", "time_zone", "address", "previous_family_name"}
-
-func personStringMember(name string) int { return 5 + slices.Index(personStrings, name) }
+// decodeBool decodes a JSON true or false.
+func decodeBool(dst *bool, value []byte) bool {
+	switch string(value) {
+	case "true":
+		*dst = true
+	case "false":
+		*dst = false
+	default:
+		return false
+	}
+	return true
+}
 
 // decodeIncomesFast decodes a person's incomes: null, or an object of
 // numbers by year.
