@@ -97,7 +97,7 @@ func notificationIDs(c citizen) map[string]string {
 // of want.
 func waitDelivered(t *testing.T, g *fakeGateway, want map[string]string) map[string]gatewayMessage {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // a guard against a hang, not a measurement
 	for {
 		_, accepted := g.snapshot()
 		missing := 0

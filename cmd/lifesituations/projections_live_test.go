@@ -305,7 +305,7 @@ func TestLiveRebuildRunsOneAtATime(t *testing.T) {
 
 	waitFor := func(what string, ok func(rebuildStatus) bool) rebuildStatus {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 			if s := l.Status(); ok(s) {
 				return s
 			}

@@ -41,7 +41,7 @@ func TestSharedTriggersOpenPersonalData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second) // a guard against a hang, not a measurement
 	defer cancel()
 	var got struct {
 		FamilyName string `json:"family_name"`

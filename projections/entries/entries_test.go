@@ -66,7 +66,7 @@ func TestIndexesEveryGrantsEntry(t *testing.T) {
 	decided, _ := st.AgencyDecide(draft, catalogue.OutcomeGranted, nil, now)
 	last := appendRecs(eventstore.Exact(4), decided)
 
-	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	wctx, wcancel := context.WithTimeout(context.Background(), 60*time.Second) // a guard against a hang, not a measurement
 	defer wcancel()
 	if err := x.WaitFor(wctx, last); err != nil {
 		t.Fatal(err)

@@ -49,7 +49,7 @@ func TestFollowsTheLogAndWakesWaiters(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx, store) }()
 
-	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	wctx, wcancel := context.WithTimeout(context.Background(), 60*time.Second) // a guard against a hang, not a measurement
 	defer wcancel()
 	waited := make(chan error, 1)
 	go func() { waited <- l.WaitFor(wctx, 3) }() // before the events exist

@@ -101,7 +101,7 @@ func (f *fixture) services() map[string]Service {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // a guard against a hang, not a measurement
 	defer cancel()
 	if err := f.proj.WaitFor(ctx, last); err != nil {
 		f.t.Fatal(err)
@@ -330,7 +330,7 @@ func TestWaitForFailsOnceStopped(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("a stop is clean: %v", err)
 	}
-	wctx, wcancel := context.WithTimeout(context.Background(), time.Second)
+	wctx, wcancel := context.WithTimeout(context.Background(), 30*time.Second) // the error is prompt; the guard only stops a hang
 	defer wcancel()
 	if err := p.WaitFor(wctx, 10); err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("waiting on a stopped model: %v, want a prompt error", err)
