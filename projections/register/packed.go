@@ -14,8 +14,9 @@ import (
 // replay (audit verify); as packed rows they are a few chunks it does not
 // look into.
 type packedRows struct {
-	// byUUID finds the rows of ids in the canonical UUID form (nearly
-	// all), byOther those of any other id.
+	// byUUID finds the rows of ids as long as a UUID's canonical form
+	// (nearly all ids are UUIDs), by their bytes; byOther those of any
+	// other length.
 	byUUID  map[[uuidLen]byte]rowRef
 	byOther map[string]rowRef
 	chunks  [][]byte
