@@ -1,7 +1,6 @@
 package register
 
 import (
-	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -71,10 +70,11 @@ func (b *batch) load(id string) (*row, error) {
 	if v == nil {
 		return nil, nil
 	}
-	r := &row{}
-	if err := json.Unmarshal(v, &r.facts); err != nil {
+	f, err := decodePacked(v)
+	if err != nil {
 		return nil, fmt.Errorf("decode person %s: %w", id, err)
 	}
+	r := &row{facts: f}
 	r.stored = indexKey(&r.facts)
 	b.rows[id] = r
 	return r, nil
@@ -123,11 +123,8 @@ func (b *batch) flush() error {
 		if !r.dirty {
 			continue
 		}
-		v, err := json.Marshal(&r.facts)
-		if err != nil {
-			return fmt.Errorf("encode person %s: %w", id, err)
-		}
-		if err := b.persons.Put([]byte(id), v); err != nil {
+		// A slice of its own: bbolt keeps it until the commit.
+		if err := b.persons.Put([]byte(id), appendPacked(nil, &r.facts)); err != nil {
 			return fmt.Errorf("write person %s: %w", id, err)
 		}
 		key := indexKey(&r.facts)

@@ -2,6 +2,7 @@ package register_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -183,39 +184,57 @@ func (f *fixture) sameInMemory(ids ...string) {
 }
 
 func TestAFileOfAnOlderLayoutIsFoldedAgain(t *testing.T) {
-	f := newFixture(t)
-	mother := uuid.New()
-	f.register(mother, "Ivanova", "Maria", "1994-03-01", "F", "RU")
-	pos := f.reg.Position()
-	f.stop()
+	olderLayouts := map[string]func(tx *bolt.Tx, person string) error{
+		// Written before the layout had a version.
+		"no version": func(tx *bolt.Tx, _ string) error { return tx.Bucket([]byte("meta")).Delete([]byte("schema")) },
+		// Version 2, whose rows were JSON.
+		"version 2": func(tx *bolt.Tx, person string) error {
+			row, err := json.Marshal(map[string]any{"id": person, "family_name": "Ivanova"})
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket([]byte("persons")).Put([]byte(person), row); err != nil {
+				return err
+			}
+			return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("2"))
+		},
+	}
+	for name, rewrite := range olderLayouts {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			mother := uuid.New()
+			f.register(mother, "Ivanova", "Maria", "1994-03-01", "F", "RU")
+			pos := f.reg.Position()
+			f.stop()
 
-	// A file written before the layout had a version.
-	path := filepath.Join(f.dir, "register.db")
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Delete([]byte("schema")) }); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := register.OpenProjection(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if reg.Position() != 0 {
-		t.Errorf("an old file keeps its checkpoint %d", reg.Position())
-	}
-	if err := reg.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.open(f.store)
-	if err := f.reg.WaitFor(context.Background(), pos); err != nil {
-		t.Fatal(err)
-	}
-	if p := f.person(mother); p.FamilyName != "Ivanova" {
-		t.Errorf("folded again: %+v", p)
+			path := filepath.Join(f.dir, "register.db")
+			db, err := bolt.Open(path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Update(func(tx *bolt.Tx) error { return rewrite(tx, mother.String()) }); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			reg, err := register.OpenProjection(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reg.Position() != 0 {
+				t.Errorf("an old file keeps its checkpoint %d", reg.Position())
+			}
+			if err := reg.Close(); err != nil {
+				t.Fatal(err)
+			}
+			f.open(f.store)
+			if err := f.reg.WaitFor(context.Background(), pos); err != nil {
+				t.Fatal(err)
+			}
+			if p := f.person(mother); p.FamilyName != "Ivanova" || p.GivenName != "Maria" {
+				t.Errorf("folded again: %+v", p)
+			}
+		})
 	}
 }

@@ -82,7 +82,8 @@ func (p *Projection) reset() error {
 // schemaVersion is the layout of the file's rows and indexes. A file of
 // another layout (or of none: before the drafts and standing indexes) is
 // emptied and folded again from the log, which it is derived from.
-const schemaVersion = "2"
+// Version 3 packs the persons' rows (packed.go) where 2 had JSON.
+const schemaVersion = "3"
 
 func upgrade(tx *bolt.Tx) error {
 	if meta := tx.Bucket(bucketMeta); meta != nil && string(meta.Get(keySchema)) == schemaVersion {

@@ -2,7 +2,6 @@ package register
 
 import (
 	"bytes"
-	"encoding/json"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -100,11 +99,8 @@ func readFacts(persons *bolt.Bucket, id string) (Facts, bool) {
 	if v == nil {
 		return Facts{}, false
 	}
-	var f Facts
-	if err := json.Unmarshal(v, &f); err != nil {
-		return Facts{}, false
-	}
-	return f, true
+	f, err := decodePacked(v)
+	return f, err == nil
 }
 
 // BornOn lists the persons born on that date, from the birthday index, in
