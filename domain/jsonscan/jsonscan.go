@@ -218,11 +218,39 @@ func PlainString(value []byte) (string, bool) {
 	if len(value) < 2 || value[0] != '"' {
 		return "", false
 	}
-	s := value[1 : len(value)-1]
-	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+	return Plain(value[1 : len(value)-1])
+}
+
+// Plain returns the content of a JSON string, given without its quotes
+// (a member name as Members gives it), when it has no escapes and is valid
+// UTF-8: then it is what encoding/json decodes it to.
+func Plain(content []byte) (string, bool) {
+	if bytes.IndexByte(content, '\\') >= 0 || !utf8.Valid(content) {
 		return "", false
 	}
-	return string(s), true
+	return string(content), true
+}
+
+// String decodes a plain JSON string (PlainString) into dst; false on
+// anything else, null included.
+func String(dst *string, value []byte) bool {
+	s, ok := PlainString(value)
+	*dst = s
+	return ok
+}
+
+// Bool decodes a JSON true or false into dst; false on anything else,
+// null included.
+func Bool(dst *bool, value []byte) bool {
+	switch string(value) {
+	case "true":
+		*dst = true
+	case "false":
+		*dst = false
+	default:
+		return false
+	}
+	return true
 }
 
 // Members calls fn with the name (unquoted, as written) and the value of

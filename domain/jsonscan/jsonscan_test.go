@@ -126,3 +126,33 @@ func TestStringsIsEncodingJSONs(t *testing.T) {
 		}
 	}
 }
+
+// String and Bool decode what encoding/json decodes into a string and a
+// bool, or give up: never a different value.
+func TestStringAndBoolAreEncodingJSONs(t *testing.T) {
+	for _, v := range []string{`"a"`, `""`, `"ключ"`, `"\u0061"`, `"a\"b"`, "\"\xff\"", `null`, `1`, `true`, `["a"]`} {
+		var got, want string
+		ok := String(&got, []byte(v))
+		err := json.Unmarshal([]byte(v), &want)
+		if ok && (err != nil || got != want || v == `null`) {
+			t.Errorf("String(%s) = %q, encoding/json: %q, %v", v, got, want, err)
+		}
+		if !ok && err == nil && v != `null` && !strings.Contains(v, `\`) && !strings.Contains(v, "\xff") {
+			t.Errorf("String(%s) gave up on what encoding/json decodes plainly (%q)", v, want)
+		}
+	}
+	for _, v := range []string{`true`, `false`, `null`, `1`, `"true"`, `tru`} {
+		var got, want bool
+		ok := Bool(&got, []byte(v))
+		err := json.Unmarshal([]byte(v), &want)
+		if ok != (err == nil && v != `null`) || ok && got != want {
+			t.Errorf("Bool(%s) = %v %v, encoding/json: %v, %v", v, got, ok, want, err)
+		}
+	}
+	if s, ok := Plain([]byte(`name`)); !ok || s != "name" {
+		t.Errorf("Plain(name) = %q %v", s, ok)
+	}
+	if _, ok := Plain([]byte(`na\u006de`)); ok {
+		t.Error("Plain took an escaped name as written")
+	}
+}

@@ -158,12 +158,7 @@ func decodeStepDecidedFast(data []byte) (*stepDecided, bool) {
 			dec.Outcome = catalogue.Outcome(s)
 			return ok
 		case "opt_out":
-			switch string(value) {
-			case "true", "false":
-				dec.OptOut = string(value) == "true"
-				return true
-			}
-			return false
+			return jsonscan.Bool(&dec.OptOut, value)
 		}
 		return setString(dst, value)
 	}
@@ -196,12 +191,7 @@ func decodeFast(data []byte, set func(key, value []byte) bool) bool {
 // setString sets *dst to a plain string value; a nil dst is no field:
 // any value is skipped.
 func setString(dst *string, value []byte) bool {
-	if dst == nil {
-		return true
-	}
-	var ok bool
-	*dst, ok = jsonscan.PlainString(value)
-	return ok
+	return dst == nil || jsonscan.String(dst, value)
 }
 
 // parseDate decodes a plain JSON string as lifeevent.Date.UnmarshalText does.

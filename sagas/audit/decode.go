@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -99,9 +98,7 @@ func decodeStepFast(data []byte) (*stepRecord, bool) {
 		default:
 			return !foldsTo(key, "key", "service", "outcome", "registry", "on_expiry", "follow_ups")
 		}
-		s, ok := jsonscan.PlainString(value)
-		*dst = s
-		return ok
+		return jsonscan.String(dst, value)
 	})
 	rec.decoded = ok
 	return rec, ok
@@ -198,11 +195,11 @@ func decodeTriggerFast(t *situation.Trigger, value []byte) bool {
 			t.Data = append(json.RawMessage(nil), value...)
 			return seen.first(2)
 		case "type":
-			return seen.first(3) && plainString(&t.Type, value)
+			return seen.first(3) && jsonscan.String(&t.Type, value)
 		case "stream":
-			return seen.first(4) && plainString(&t.Stream, value)
+			return seen.first(4) && jsonscan.String(&t.Stream, value)
 		case "event_date":
-			return seen.first(5) && plainString(&t.EventDate, value)
+			return seen.first(5) && jsonscan.String(&t.EventDate, value)
 		default:
 			return !foldsTo(key, "event_id", "type", "stream", "position", "event_date", "data")
 		}
@@ -221,13 +218,6 @@ func (o *once) first(i int) bool {
 	}
 	*o |= bit
 	return true
-}
-
-// plainString decodes a plain JSON string (jsonscan.PlainString) into dst.
-func plainString(dst *string, value []byte) bool {
-	s, ok := jsonscan.PlainString(value)
-	*dst = s
-	return ok
 }
 
 // decodeOpening decodes a situation.opened event as json.Unmarshal does
@@ -261,19 +251,19 @@ func decodeOpeningFast(data []byte) (situation.Opened, bool) {
 		case "situation_id":
 			return seen.first(0) && jsonscan.UUID(&o.SituationID, value)
 		case "kind":
-			return seen.first(1) && plainString(&o.Kind, value)
+			return seen.first(1) && jsonscan.String(&o.Kind, value)
 		case "title":
 			return seen.first(2) && decodeTextFast(&o.Title, value)
 		case "person_id":
-			return seen.first(3) && plainString(&o.PersonID, value)
+			return seen.first(3) && jsonscan.String(&o.PersonID, value)
 		case "participants":
 			return seen.first(4) && jsonscan.Strings(&o.Participants, value)
 		case "trigger":
 			return seen.first(5) && decodeTriggerFast(&o.Trigger, value)
 		case "catalogue_version":
-			return seen.first(6) && plainString(&o.CatalogueVersion, value)
+			return seen.first(6) && jsonscan.String(&o.CatalogueVersion, value)
 		case "catalogue_hash":
-			return seen.first(7) && plainString(&o.CatalogueHash, value)
+			return seen.first(7) && jsonscan.String(&o.CatalogueHash, value)
 		case "register_position":
 			return seen.first(8) && parsePosition(&o.RegisterPosition, value)
 		case "parameters":
@@ -297,9 +287,9 @@ func decodeTextFast(dst *catalogue.Text, value []byte) bool {
 	return jsonscan.PlainMembers(value, func(key, value []byte) bool {
 		switch string(key) {
 		case "ru":
-			return seen.first(0) && plainString(&dst.RU, value)
+			return seen.first(0) && jsonscan.String(&dst.RU, value)
 		case "en":
-			return seen.first(1) && plainString(&dst.EN, value)
+			return seen.first(1) && jsonscan.String(&dst.EN, value)
 		}
 		return true
 	})
@@ -313,7 +303,7 @@ func decodeFactsFast(dst *map[string]catalogue.Person, value []byte) bool {
 	}
 	facts := map[string]catalogue.Person{}
 	ok := jsonscan.Members(value, func(key, value []byte) bool {
-		id, ok := plainKey(key)
+		id, ok := jsonscan.Plain(key)
 		if !ok {
 			return false
 		}
@@ -325,15 +315,6 @@ func decodeFactsFast(dst *map[string]catalogue.Person, value []byte) bool {
 	return ok
 }
 
-// plainKey is a map key as written, when that is what encoding/json
-// decodes it to: no escapes, valid UTF-8.
-func plainKey(key []byte) (string, bool) {
-	if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
-		return "", false
-	}
-	return string(key), true
-}
-
 func decodePersonFast(value []byte) (catalogue.Person, bool) {
 	var p catalogue.Person
 	if value[0] != '{' {
@@ -343,25 +324,25 @@ func decodePersonFast(value []byte) (catalogue.Person, bool) {
 	ok := jsonscan.PlainMembers(value, func(key, value []byte) bool {
 		switch string(key) {
 		case "id":
-			return seen.first(0) && plainString(&p.ID, value)
+			return seen.first(0) && jsonscan.String(&p.ID, value)
 		case "family_name":
-			return seen.first(1) && plainString(&p.FamilyName, value)
+			return seen.first(1) && jsonscan.String(&p.FamilyName, value)
 		case "given_name":
-			return seen.first(2) && plainString(&p.GivenName, value)
+			return seen.first(2) && jsonscan.String(&p.GivenName, value)
 		case "birth_date":
-			return seen.first(3) && plainString(&p.BirthDate, value)
+			return seen.first(3) && jsonscan.String(&p.BirthDate, value)
 		case "sex":
-			return seen.first(4) && plainString(&p.Sex, value)
+			return seen.first(4) && jsonscan.String(&p.Sex, value)
 		case "citizenship":
-			return seen.first(5) && plainString(&p.Citizenship, value)
+			return seen.first(5) && jsonscan.String(&p.Citizenship, value)
 		case "region":
-			return seen.first(6) && plainString(&p.Region, value)
+			return seen.first(6) && jsonscan.String(&p.Region, value)
 		case "time_zone":
-			return seen.first(7) && plainString(&p.TimeZone, value)
+			return seen.first(7) && jsonscan.String(&p.TimeZone, value)
 		case "address":
-			return seen.first(8) && plainString(&p.Address, value)
+			return seen.first(8) && jsonscan.String(&p.Address, value)
 		case "previous_family_name":
-			return seen.first(9) && plainString(&p.PreviousFamilyName, value)
+			return seen.first(9) && jsonscan.String(&p.PreviousFamilyName, value)
 		case "children":
 			return seen.first(10) && jsonscan.Strings(&p.Children, value)
 		case "parents":
@@ -371,24 +352,11 @@ func decodePersonFast(value []byte) (catalogue.Person, bool) {
 		case "incomes":
 			return seen.first(13) && decodeIncomesFast(&p.Incomes, value)
 		case "dead":
-			return seen.first(14) && decodeBool(&p.Dead, value)
+			return seen.first(14) && jsonscan.Bool(&p.Dead, value)
 		}
 		return true
 	})
 	return p, ok
-}
-
-// decodeBool decodes a JSON true or false.
-func decodeBool(dst *bool, value []byte) bool {
-	switch string(value) {
-	case "true":
-		*dst = true
-	case "false":
-		*dst = false
-	default:
-		return false
-	}
-	return true
 }
 
 // decodeIncomesFast decodes a person's incomes: null, or an object of
@@ -403,7 +371,7 @@ func decodeIncomesFast(dst *map[string]float64, value []byte) bool {
 	}
 	incomes := map[string]float64{}
 	ok := jsonscan.Members(value, func(key, value []byte) bool {
-		year, ok := plainKey(key)
+		year, ok := jsonscan.Plain(key)
 		if !ok || value[0] != '-' && (value[0] < '0' || value[0] > '9') {
 			return false
 		}

@@ -107,12 +107,7 @@ func (p pendingDecision) decision() (catalogue.StepDecision, error) {
 // setString sets *dst to a plain string value; null leaves it, as
 // encoding/json does.
 func setString(dst *string, value []byte) bool {
-	if string(value) == "null" {
-		return true
-	}
-	s, ok := jsonscan.PlainString(value)
-	*dst = s
-	return ok
+	return string(value) == "null" || jsonscan.String(dst, value)
 }
 
 // schema is what encoding/json accepts for a Go type, for the types the
