@@ -11,12 +11,11 @@ import (
 // batch is the persons one write transaction touches, decoded once and
 // written back once at the end, however many events of the batch change
 // them (a mother with twins, a marriage of two persons). A register folded
-// in memory (Memory) keeps one batch for good, whose persons are packed
-// rows instead of the file's buckets of persons and birthdays.
+// in memory (Memory) keeps one batch for good, whose persons are
+// packedRows and which keeps no birthday index (birthdays is nil).
 type batch struct {
 	persons   kv
 	birthdays kv
-	packed    *packedRows
 	steps     kv
 	drafts    kv
 	standings kv
@@ -57,15 +56,6 @@ func (b *batch) load(id string) (*row, error) {
 	if r, ok := b.rows[id]; ok {
 		return r, nil
 	}
-	if b.packed != nil {
-		f, ok, err := b.packed.get(id)
-		if !ok || err != nil {
-			return nil, err
-		}
-		r := &row{facts: f}
-		b.rows[id] = r
-		return r, nil
-	}
 	v := b.persons.Get([]byte(id))
 	if v == nil {
 		return nil, nil
@@ -75,7 +65,9 @@ func (b *batch) load(id string) (*row, error) {
 		return nil, fmt.Errorf("decode person %s: %w", id, err)
 	}
 	r := &row{facts: f}
-	r.stored = indexKey(&r.facts)
+	if b.birthdays != nil {
+		r.stored = indexKey(&r.facts)
+	}
 	b.rows[id] = r
 	return r, nil
 }
@@ -107,18 +99,9 @@ func (b *batch) create(id string) (*Facts, error) {
 	return &r.facts, nil
 }
 
-// flush writes the changed rows and keeps the birthday index in step (in
-// memory: packs them, and drops the decoded rows; there is no index).
+// flush writes the changed rows and keeps the birthday index in step, if
+// the batch has one.
 func (b *batch) flush() error {
-	if b.packed != nil {
-		for id, r := range b.rows {
-			if r.dirty {
-				b.packed.put(id, &r.facts)
-			}
-		}
-		clear(b.rows)
-		return nil
-	}
 	for id, r := range b.rows {
 		if !r.dirty {
 			continue
@@ -126,6 +109,10 @@ func (b *batch) flush() error {
 		// A slice of its own: bbolt keeps it until the commit.
 		if err := b.persons.Put([]byte(id), appendPacked(nil, &r.facts)); err != nil {
 			return fmt.Errorf("write person %s: %w", id, err)
+		}
+		r.dirty = false
+		if b.birthdays == nil {
+			continue
 		}
 		key := indexKey(&r.facts)
 		if string(key) == string(r.stored) {
@@ -141,7 +128,7 @@ func (b *batch) flush() error {
 				return fmt.Errorf("index birthday of %s: %w", id, err)
 			}
 		}
-		r.stored, r.dirty = key, false
+		r.stored = key
 	}
 	return nil
 }

@@ -26,9 +26,9 @@ func NewMemory() *Memory {
 		steps: newMemKV(0), drafts: newMemKV(0), standings: newMemKV(0),
 		// A standing grant's key is its holder's and service's prefix and
 		// the grant id: the fold asks whether a prefix has a key left.
-		held:   newMemKV(len(uuid.UUID{})),
-		packed: newPackedRows(),
-		rows:   map[string]*row{},
+		held:    newMemKV(len(uuid.UUID{})),
+		persons: newPackedRows(),
+		rows:    map[string]*row{},
 	}}
 }
 
@@ -43,21 +43,26 @@ func (m *Memory) Apply(events []eventstore.RecordedEvent) error {
 			continue
 		}
 		if err := m.b.apply(e); err != nil {
-			_ = m.b.flush()
+			_ = m.flush()
 			return fmt.Errorf("register: fold %s %s at position %d: %w", e.Type, e.ID, e.Position, err)
 		}
 		m.pos = e.Position
 	}
-	return m.b.flush()
+	return m.flush()
+}
+
+// flush packs the rows the events changed and drops the decoded ones: the
+// packed rows are the register.
+func (m *Memory) flush() error {
+	err := m.b.flush()
+	clear(m.b.rows)
+	return err
 }
 
 // Family is Projection.Family as of everything folded so far; the rows
 // returned are decoded afresh, so later folds do not change them.
 func (m *Memory) Family(id string) map[string]catalogue.Person {
-	return familyOf(id, func(id string) (Facts, bool) {
-		f, ok, err := m.b.packed.get(id)
-		return f, ok && err == nil
-	})
+	return familyOf(id, func(id string) (Facts, bool) { return readFacts(m.b.persons, id) })
 }
 
 // memKV is a bucket in a map. With a suffix length, it also counts its keys

@@ -7,12 +7,12 @@ import (
 	"math"
 )
 
-// packedRows holds a register folded in memory (Memory) as one encoded row
-// per person in large byte chunks, found through maps whose keys and values
-// hold no pointers. A million persons as Facts values were some ten million
-// small objects, which the collector marked again in every cycle of a
-// replay (audit verify); as packed rows they are a few chunks it does not
-// look into.
+// packedRows is the persons' bucket of a register folded in memory
+// (Memory): each row (packed, as in the file) is copied into large byte
+// chunks, found through maps whose keys and values hold no pointers. A
+// million persons as Facts values were some ten million small objects,
+// which the collector marked again in every cycle of a replay (audit
+// verify); as packed rows they are a few chunks it does not look into.
 type packedRows struct {
 	// byUUID finds the rows of ids as long as a UUID's canonical form
 	// (nearly all ids are UUIDs), by their bytes; byOther those of any
@@ -20,8 +20,9 @@ type packedRows struct {
 	byUUID  map[[uuidLen]byte]rowRef
 	byOther map[string]rowRef
 	chunks  [][]byte
-	buf     []byte // the encoding being written
 }
+
+var _ kv = (*packedRows)(nil)
 
 // uuidLen is the length of an id in the canonical UUID form.
 const uuidLen = 36
@@ -43,49 +44,45 @@ func newPackedRows() *packedRows {
 	return &packedRows{byUUID: map[[uuidLen]byte]rowRef{}, byOther: map[string]rowRef{}}
 }
 
-func (p *packedRows) ref(id string) (rowRef, bool) {
+func (p *packedRows) ref(id []byte) (rowRef, bool) {
 	if len(id) == uuidLen {
-		r, ok := p.byUUID[[uuidLen]byte([]byte(id))]
+		r, ok := p.byUUID[[uuidLen]byte(id)]
 		return r, ok
 	}
-	r, ok := p.byOther[id]
+	r, ok := p.byOther[string(id)]
 	return r, ok
 }
 
-func (p *packedRows) setRef(id string, r rowRef) {
+func (p *packedRows) setRef(id []byte, r rowRef) {
 	if len(id) == uuidLen {
-		p.byUUID[[uuidLen]byte([]byte(id))] = r
+		p.byUUID[[uuidLen]byte(id)] = r
 		return
 	}
-	p.byOther[id] = r
+	p.byOther[string(id)] = r
 }
 
-// get decodes a person's row; ok is false for a person never put.
-func (p *packedRows) get(id string) (Facts, bool, error) {
+// Get returns a person's row, nil for a person never put. It is the
+// chunk's own bytes: a later Put may write over them.
+func (p *packedRows) Get(id []byte) []byte {
 	r, ok := p.ref(id)
 	if !ok {
-		return Facts{}, false, nil
+		return nil
 	}
 	c := p.chunks[r.chunk][r.offset:]
 	n := binary.LittleEndian.Uint32(c)
-	f, err := decodePacked(c[rowLenSize : rowLenSize+n])
-	if err != nil {
-		return Facts{}, false, fmt.Errorf("packed row of %s: %w", id, err)
-	}
-	return f, true, nil
+	return c[rowLenSize : rowLenSize+n]
 }
 
-// put stores a person's row, over its previous version when the new one
-// fits in its room.
-func (p *packedRows) put(id string, f *Facts) {
-	p.buf = appendPacked(p.buf[:0], f)
-	n := len(p.buf)
+// Put copies a person's row in, over its previous version when the new
+// one fits in its room.
+func (p *packedRows) Put(id, row []byte) error {
+	n := len(row)
 	if r, ok := p.ref(id); ok {
 		c := p.chunks[r.chunk][r.offset:]
 		if room := binary.LittleEndian.Uint32(c); n <= int(room) {
 			binary.LittleEndian.PutUint32(c, uint32(n))
-			copy(c[rowLenSize:], p.buf)
-			return
+			copy(c[rowLenSize:], row)
+			return nil
 		}
 	}
 	need := rowLenSize + n
@@ -97,8 +94,19 @@ func (p *packedRows) put(id string, f *Facts) {
 	c := p.chunks[last]
 	r := rowRef{chunk: uint32(last), offset: uint32(len(c))}
 	c = binary.LittleEndian.AppendUint32(c, uint32(n))
-	p.chunks[last] = append(c, p.buf...)
+	p.chunks[last] = append(c, row...)
 	p.setRef(id, r)
+	return nil
+}
+
+// Delete forgets a person's row (its room is not reused).
+func (p *packedRows) Delete(id []byte) error {
+	if len(id) == uuidLen {
+		delete(p.byUUID, [uuidLen]byte(id))
+	} else {
+		delete(p.byOther, string(id))
+	}
+	return nil
 }
 
 // The packed encoding of a row: its strings, each a uvarint length and its

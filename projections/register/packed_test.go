@@ -57,33 +57,42 @@ func TestPackedRowKeepsEveryField(t *testing.T) {
 
 func TestPackedRowsOverwriteAndGrow(t *testing.T) {
 	p := newPackedRows()
+	put := func(f Facts) {
+		t.Helper()
+		if err := p.Put([]byte(f.ID), appendPacked(nil, &f)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ids := []string{"7b0e3c52-4d4f-4b8e-9a39-0f4b1c2d3e4f", "other-id", "7B0E3C52-4D4F-4B8E-9A39-0F4B1C2D3E4F"}
 	for i, id := range ids {
 		f := Facts{}
 		f.ID, f.GivenName = id, fmt.Sprint("person ", i)
-		p.put(id, &f)
+		put(f)
 	}
 	// Longer than its room, shorter than it, longer than a chunk.
 	long := Facts{}
 	long.ID, long.Address = ids[0], strings.Repeat("a long address ", 100)
-	p.put(ids[0], &long)
+	put(long)
 	short := Facts{}
 	short.ID, short.Children = ids[1], []string{"c"}
-	p.put(ids[1], &short)
+	put(short)
 	huge := Facts{}
 	huge.ID, huge.Address = ids[2], strings.Repeat("x", packedChunk+10)
-	p.put(ids[2], &huge)
+	put(huge)
 	for _, want := range []Facts{long, short, huge} {
-		got, ok, err := p.get(want.ID)
-		if err != nil || !ok {
-			t.Fatalf("get %s: %v %v", want.ID, ok, err)
+		got, ok := readFacts(p, want.ID)
+		if !ok {
+			t.Fatalf("read %s: not found", want.ID)
 		}
 		if !reflect.DeepEqual(got, want) {
-			t.Errorf("get %s: got %.80v, want %.80v", want.ID, got, want)
+			t.Errorf("read %s: got %.80v, want %.80v", want.ID, got, want)
 		}
 	}
-	if _, ok, _ := p.get("unknown"); ok {
+	if p.Get([]byte("unknown")) != nil {
 		t.Error("an unknown id was found")
+	}
+	if err := p.Delete([]byte(ids[1])); err != nil || p.Get([]byte(ids[1])) != nil {
+		t.Errorf("a deleted row is still found (%v)", err)
 	}
 }
 

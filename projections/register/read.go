@@ -94,7 +94,9 @@ func familyOf(id string, read func(string) (Facts, bool)) map[string]catalogue.P
 	return out
 }
 
-func readFacts(persons *bolt.Bucket, id string) (Facts, bool) {
+// readFacts decodes a person's row from the file's bucket or a Memory's
+// packedRows; the Facts returned share nothing with either.
+func readFacts(persons interface{ Get(k []byte) []byte }, id string) (Facts, bool) {
 	v := persons.Get([]byte(id))
 	if v == nil {
 		return Facts{}, false
