@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 )
 
 // coreGCPercent is the collector's target for the processes that run the
@@ -35,9 +36,10 @@ func runsTheCore(args []string) bool {
 	return false
 }
 
-// gcPercent is the collector's target now (GOGC's meaning; -1 when off).
+// gcPercent is the collector's target now (GOGC's meaning; -1 when off:
+// runtime/metrics reports it as the uint64 of -1), read without setting it.
 func gcPercent() int {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	return p
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64())
 }
