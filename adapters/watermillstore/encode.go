@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"lifesituations/domain/eventstore"
+	"lifesituations/domain/jsonscan"
 )
 
 // Namespace is the UUIDv5 namespace of event ids derived from messages
@@ -57,7 +58,7 @@ func toEvent(topic string, msg *message.Message) (eventstore.Event, error) {
 
 	switch {
 	case len(msg.Payload) == 0:
-	case json.Valid(msg.Payload):
+	case jsonscan.IsJSON(msg.Payload):
 		ev.Data = json.RawMessage(msg.Payload)
 	default:
 		data, err := json.Marshal(base64.StdEncoding.EncodeToString(msg.Payload))

@@ -17,12 +17,16 @@ func TestValidIsJSONValid(t *testing.T) {
 		`true`, `tru`, `truex`, `null`, `nul`, `false`, ` {"a" : [1, 2.5e-3, "x\u00e9\n", {"b":null}] } `, `{"a":1,}`, `[1,]`,
 		`{"a"}`, `{"a":}`, `{,}`, `[,1]`, `{"a":1 "b":2}`, `"\x"`, `"\u12"`, `"\u12G4"`, `"\uABCD"`, "\"\x01\"", "\"\xff\xfe\"",
 		`"a`, `[1 2]`, `{"a":1}}`, `{"a":1} x`, `[[[[[]]]]]`, strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth),
+		strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1),
 		`{"a":true}`, `{"a":false,"b":null}`, `"\/"`, `1 2`, "\t[\r\n]\n"}
 	texts = append(texts, recordedStep)
 	check := func(s string) {
 		got, want := Valid([]byte(s)), json.Valid([]byte(s))
 		if got && !want || got != want && depth(s) <= maxDepth {
 			t.Errorf("Valid(%q) = %v, json.Valid says %v", s, got, want)
+		}
+		if got := IsJSON([]byte(s)); got != want {
+			t.Errorf("IsJSON(%q) = %v, json.Valid says %v", s, got, want)
 		}
 	}
 	for _, s := range texts {

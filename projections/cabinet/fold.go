@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"lifesituations/domain/catalogue"
+	"lifesituations/domain/jsonscan"
 	"lifesituations/domain/situation"
 )
 
@@ -168,7 +169,7 @@ func trim(eventType string, data json.RawMessage) (event, error) {
 		}
 		return event{logEntry: logEntry{Type: eventType, Data: raw}, decided: &d}, nil
 	}
-	if !json.Valid(data) {
+	if !jsonscan.IsJSON(data) {
 		return event{}, fmt.Errorf("%s: data is not valid JSON", eventType)
 	}
 	return event{logEntry: logEntry{Type: eventType, Data: data}}, nil

@@ -2,12 +2,12 @@ package embedded
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/google/uuid"
 
 	"lifesituations/domain/eventstore"
+	"lifesituations/domain/jsonscan"
 )
 
 // request is one Append or AppendMany waiting for the writer.
@@ -97,7 +97,7 @@ func checkEvent(ev *eventstore.Event) error {
 		return fmt.Errorf("%w: no id", ErrInvalidEvent)
 	case ev.Type == "":
 		return fmt.Errorf("%w: %s: no type", ErrInvalidEvent, ev.ID)
-	case len(ev.Data) > 0 && !json.Valid(ev.Data):
+	case len(ev.Data) > 0 && !jsonscan.IsJSON(ev.Data):
 		return fmt.Errorf("%w: %s: data is not JSON", ErrInvalidEvent, ev.ID)
 	}
 	return nil

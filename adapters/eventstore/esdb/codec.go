@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"lifesituations/domain/eventstore"
+	"lifesituations/domain/jsonscan"
 )
 
 var (
@@ -66,7 +67,7 @@ func checkEvent(ev *eventstore.Event) error {
 		return fmt.Errorf("%w: %s: no type", ErrInvalidEvent, ev.ID)
 	case strings.HasPrefix(ev.Type, "$"):
 		return fmt.Errorf("%w: %s: type %q: types starting with $ are EventStoreDB's", ErrInvalidEvent, ev.ID, ev.Type)
-	case len(ev.Data) > 0 && !json.Valid(ev.Data):
+	case len(ev.Data) > 0 && !jsonscan.IsJSON(ev.Data):
 		return fmt.Errorf("%w: %s: data is not JSON", ErrInvalidEvent, ev.ID)
 	}
 	return nil
