@@ -9,6 +9,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -373,6 +374,21 @@ func PlainName(key []byte) bool {
 	return true
 }
 
+// Once tells, for a fast decoder, whether the member it numbers i (below
+// 32) is met for the first time: a repeated member is left to
+// encoding/json, whose merging of a repeat it does not mimic.
+type Once uint32
+
+// First reports whether member i is met for the first time, and notes it.
+func (o *Once) First(i int) bool {
+	bit := Once(1) << i
+	if *o&bit != 0 {
+		return false
+	}
+	*o |= bit
+	return true
+}
+
 // Elements calls fn with each element of the array arr, which must be
 // valid JSON, until fn returns false; false when arr is not an array or fn
 // returned false.
@@ -412,6 +428,54 @@ func UUID(dst *uuid.UUID, value []byte) bool {
 	id, err := uuid.Parse(s)
 	*dst = id
 	return err == nil
+}
+
+// Any decodes a JSON value into dst as encoding/json decodes it into an
+// interface{} (map[string]any, []any, float64, string, bool or nil),
+// for a value whose strings and names are all plain (Plain) and whose
+// numbers are all finite float64s; false on anything else: the caller gives
+// up and leaves the value to encoding/json. The value must be valid
+// (Valid), so its nesting is bounded.
+func Any(dst *any, value []byte) bool {
+	v, ok := anyValue(value)
+	*dst = v
+	return ok
+}
+
+func anyValue(value []byte) (any, bool) {
+	if len(value) == 0 {
+		return nil, false
+	}
+	switch c := value[0]; {
+	case c == '"':
+		return PlainString(value)
+	case c == '{':
+		m := map[string]any{}
+		ok := Members(value, func(key, v []byte) bool {
+			name, ok := Plain(key)
+			if !ok {
+				return false
+			}
+			m[name], ok = anyValue(v)
+			return ok
+		})
+		return m, ok
+	case c == '[':
+		a := []any{}
+		ok := Elements(value, func(v []byte) bool {
+			e, ok := anyValue(v)
+			a = append(a, e)
+			return ok
+		})
+		return a, ok
+	case c == 't' || c == 'f':
+		var b bool
+		return b, Bool(&b, value)
+	case c == 'n':
+		return nil, string(value) == "null"
+	}
+	f, err := strconv.ParseFloat(string(value), 64)
+	return f, err == nil
 }
 
 // Strings decodes an array of plain JSON strings, or null, into dst as

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"lifesituations/domain/jsonscan/jsonscantest"
 )
 
 // Valid says what json.Valid says, but that it may refuse valid JSON
@@ -159,4 +161,34 @@ func TestStringAndBoolAreEncodingJSONs(t *testing.T) {
 	if _, ok := Plain([]byte(`na\u006de`)); ok {
 		t.Error("Plain took an escaped name as written")
 	}
+}
+
+// Any gives what encoding/json decodes into an interface{}, or gives up,
+// on values of every kind, and on random edits of a draft's pre-filled
+// fields.
+func TestAnyIsEncodingJSONs(t *testing.T) {
+	prefill := `{"amount":728921.9,"child":{"id":"c1","born":"2026-01-02","twins":[true,false,null]},"n":-1e-3,"ru":"Иванова","e":{},"a":[]}`
+	check := func(s string) {
+		t.Helper()
+		if !Valid([]byte(s)) {
+			return
+		}
+		var got any
+		ok := Any(&got, []byte(s))
+		var want any
+		err := json.Unmarshal([]byte(s), &want)
+		if ok && (err != nil || !reflect.DeepEqual(got, want)) {
+			t.Fatalf("Any(%s) = %#v, encoding/json gives %#v (%v)", s, got, want, err)
+		}
+	}
+	texts := []string{prefill, `null`, `true`, `false`, `0`, `-0`, `1e400`, `1.5e-7`, `"x"`, `"\u0041"`, `"é"`, `{"\u0041":1}`,
+		`{"a":1,"a":2}`, `{"A":1,"a":2}`, `[1,"2",[3,{"4":null}]]`, `{"é":"x"}`}
+	for _, s := range texts {
+		check(s)
+	}
+	var v any
+	if !Any(&v, []byte(prefill)) {
+		t.Fatalf("Any gives up on a plain value: %s", prefill)
+	}
+	jsonscantest.RandomEdits(prefill, 5, `{}[]",:\ e-+.0123456789truefalsn`+"\x00", check)
 }

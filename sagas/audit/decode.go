@@ -184,40 +184,26 @@ func decodeTriggerFast(t *situation.Trigger, value []byte) bool {
 	if value[0] != '{' {
 		return false
 	}
-	var seen once
+	var seen jsonscan.Once
 	return jsonscan.Members(value, func(key, value []byte) bool {
 		switch string(key) {
 		case "event_id":
-			return seen.first(0) && jsonscan.UUID(&t.EventID, value)
+			return seen.First(0) && jsonscan.UUID(&t.EventID, value)
 		case "position":
-			return seen.first(1) && parsePosition(&t.Position, value)
+			return seen.First(1) && parsePosition(&t.Position, value)
 		case "data":
 			t.Data = append(json.RawMessage(nil), value...)
-			return seen.first(2)
+			return seen.First(2)
 		case "type":
-			return seen.first(3) && jsonscan.String(&t.Type, value)
+			return seen.First(3) && jsonscan.String(&t.Type, value)
 		case "stream":
-			return seen.first(4) && jsonscan.String(&t.Stream, value)
+			return seen.First(4) && jsonscan.String(&t.Stream, value)
 		case "event_date":
-			return seen.first(5) && jsonscan.String(&t.EventDate, value)
+			return seen.First(5) && jsonscan.String(&t.EventDate, value)
 		default:
 			return !foldsTo(key, "event_id", "type", "stream", "position", "event_date", "data")
 		}
 	})
-}
-
-// once tells, for a fast decoder, whether the member it numbers i is met
-// for the first time: a repeated member is left to encoding/json, whose
-// merging of a repeat it does not mimic.
-type once uint32
-
-func (o *once) first(i int) bool {
-	bit := once(1) << i
-	if *o&bit != 0 {
-		return false
-	}
-	*o |= bit
-	return true
 }
 
 // decodeOpening decodes a situation.opened event as json.Unmarshal does
@@ -245,34 +231,34 @@ func decodeOpeningFast(data []byte) (situation.Opened, bool) {
 	if !jsonscan.Valid(data) {
 		return o, false
 	}
-	var seen once
+	var seen jsonscan.Once
 	ok := jsonscan.PlainMembers(data, func(key, value []byte) bool {
 		switch string(key) {
 		case "situation_id":
-			return seen.first(0) && jsonscan.UUID(&o.SituationID, value)
+			return seen.First(0) && jsonscan.UUID(&o.SituationID, value)
 		case "kind":
-			return seen.first(1) && jsonscan.String(&o.Kind, value)
+			return seen.First(1) && jsonscan.String(&o.Kind, value)
 		case "title":
-			return seen.first(2) && decodeTextFast(&o.Title, value)
+			return seen.First(2) && decodeTextFast(&o.Title, value)
 		case "person_id":
-			return seen.first(3) && jsonscan.String(&o.PersonID, value)
+			return seen.First(3) && jsonscan.String(&o.PersonID, value)
 		case "participants":
-			return seen.first(4) && jsonscan.Strings(&o.Participants, value)
+			return seen.First(4) && jsonscan.Strings(&o.Participants, value)
 		case "trigger":
-			return seen.first(5) && decodeTriggerFast(&o.Trigger, value)
+			return seen.First(5) && decodeTriggerFast(&o.Trigger, value)
 		case "catalogue_version":
-			return seen.first(6) && jsonscan.String(&o.CatalogueVersion, value)
+			return seen.First(6) && jsonscan.String(&o.CatalogueVersion, value)
 		case "catalogue_hash":
-			return seen.first(7) && jsonscan.String(&o.CatalogueHash, value)
+			return seen.First(7) && jsonscan.String(&o.CatalogueHash, value)
 		case "register_position":
-			return seen.first(8) && parsePosition(&o.RegisterPosition, value)
+			return seen.First(8) && parsePosition(&o.RegisterPosition, value)
 		case "parameters":
-			return seen.first(9) && value[0] == '[' && json.Unmarshal(value, &o.Parameters) == nil
+			return seen.First(9) && value[0] == '[' && json.Unmarshal(value, &o.Parameters) == nil
 		case "facts":
-			return seen.first(10) && decodeFactsFast(&o.Facts, value)
+			return seen.First(10) && decodeFactsFast(&o.Facts, value)
 		case "opened_at":
 			// encoding/json hands a string to time.Time's UnmarshalJSON.
-			return seen.first(11) && value[0] == '"' && o.OpenedAt.UnmarshalJSON(value) == nil
+			return seen.First(11) && value[0] == '"' && o.OpenedAt.UnmarshalJSON(value) == nil
 		}
 		return true
 	})
@@ -283,13 +269,13 @@ func decodeTextFast(dst *catalogue.Text, value []byte) bool {
 	if value[0] != '{' {
 		return false
 	}
-	var seen once
+	var seen jsonscan.Once
 	return jsonscan.PlainMembers(value, func(key, value []byte) bool {
 		switch string(key) {
 		case "ru":
-			return seen.first(0) && jsonscan.String(&dst.RU, value)
+			return seen.First(0) && jsonscan.String(&dst.RU, value)
 		case "en":
-			return seen.first(1) && jsonscan.String(&dst.EN, value)
+			return seen.First(1) && jsonscan.String(&dst.EN, value)
 		}
 		return true
 	})
@@ -320,39 +306,39 @@ func decodePersonFast(value []byte) (catalogue.Person, bool) {
 	if value[0] != '{' {
 		return p, false
 	}
-	var seen once
+	var seen jsonscan.Once
 	ok := jsonscan.PlainMembers(value, func(key, value []byte) bool {
 		switch string(key) {
 		case "id":
-			return seen.first(0) && jsonscan.String(&p.ID, value)
+			return seen.First(0) && jsonscan.String(&p.ID, value)
 		case "family_name":
-			return seen.first(1) && jsonscan.String(&p.FamilyName, value)
+			return seen.First(1) && jsonscan.String(&p.FamilyName, value)
 		case "given_name":
-			return seen.first(2) && jsonscan.String(&p.GivenName, value)
+			return seen.First(2) && jsonscan.String(&p.GivenName, value)
 		case "birth_date":
-			return seen.first(3) && jsonscan.String(&p.BirthDate, value)
+			return seen.First(3) && jsonscan.String(&p.BirthDate, value)
 		case "sex":
-			return seen.first(4) && jsonscan.String(&p.Sex, value)
+			return seen.First(4) && jsonscan.String(&p.Sex, value)
 		case "citizenship":
-			return seen.first(5) && jsonscan.String(&p.Citizenship, value)
+			return seen.First(5) && jsonscan.String(&p.Citizenship, value)
 		case "region":
-			return seen.first(6) && jsonscan.String(&p.Region, value)
+			return seen.First(6) && jsonscan.String(&p.Region, value)
 		case "time_zone":
-			return seen.first(7) && jsonscan.String(&p.TimeZone, value)
+			return seen.First(7) && jsonscan.String(&p.TimeZone, value)
 		case "address":
-			return seen.first(8) && jsonscan.String(&p.Address, value)
+			return seen.First(8) && jsonscan.String(&p.Address, value)
 		case "previous_family_name":
-			return seen.first(9) && jsonscan.String(&p.PreviousFamilyName, value)
+			return seen.First(9) && jsonscan.String(&p.PreviousFamilyName, value)
 		case "children":
-			return seen.first(10) && jsonscan.Strings(&p.Children, value)
+			return seen.First(10) && jsonscan.Strings(&p.Children, value)
 		case "parents":
-			return seen.first(11) && jsonscan.Strings(&p.Parents, value)
+			return seen.First(11) && jsonscan.Strings(&p.Parents, value)
 		case "granted":
-			return seen.first(12) && jsonscan.Strings(&p.Granted, value)
+			return seen.First(12) && jsonscan.Strings(&p.Granted, value)
 		case "incomes":
-			return seen.first(13) && decodeIncomesFast(&p.Incomes, value)
+			return seen.First(13) && decodeIncomesFast(&p.Incomes, value)
 		case "dead":
-			return seen.first(14) && jsonscan.Bool(&p.Dead, value)
+			return seen.First(14) && jsonscan.Bool(&p.Dead, value)
 		}
 		return true
 	})

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"encoding/json"
-	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"lifesituations/domain/catalogue"
+	"lifesituations/domain/jsonscan/jsonscantest"
 	"lifesituations/domain/situation"
 )
 
@@ -99,28 +99,7 @@ func TestDecodeStepFastIsEncodingJSONs(t *testing.T) {
 		check(t, v)
 	}
 	// And byte edits at random.
-	randomEdits(base, 7, `{}[]",:\ ak_0-9ueKſ`+"\x00", func(b string) { check(t, b) })
-}
-
-// randomEdits calls check with 5,000 copies of base, each with one to three
-// bytes replaced, removed or inserted at random (from alphabet).
-func randomEdits(base string, seed uint64, alphabet string, check func(string)) {
-	r := rand.New(rand.NewPCG(seed, seed))
-	for range 5000 {
-		b := []byte(base)
-		for range 1 + r.IntN(3) {
-			i := r.IntN(len(b))
-			switch r.IntN(3) {
-			case 0:
-				b[i] = alphabet[r.IntN(len(alphabet))]
-			case 1:
-				b = append(b[:i], b[i+1:]...)
-			default:
-				b = append(b[:i], append([]byte{alphabet[r.IntN(len(alphabet))]}, b[i:]...)...)
-			}
-		}
-		check(string(b))
-	}
+	jsonscantest.RandomEdits(base, 7, `{}[]",:\ ak_0-9ueKſ`+"\x00", func(b string) { check(t, b) })
 }
 
 // The plan's fast decoding of an opening gives what json.Unmarshal gives,
@@ -173,7 +152,7 @@ func TestDecodePlanOpeningFastIsEncodingJSONs(t *testing.T) {
 	for _, v := range variants {
 		check(t, v)
 	}
-	randomEdits(base, 8, `{}[]",:\ ak_0-9ueKſ.e`+"\x00", func(b string) { check(t, b) })
+	jsonscantest.RandomEdits(base, 8, `{}[]",:\ ak_0-9ueKſ.e`+"\x00", func(b string) { check(t, b) })
 }
 
 // The fast decoding of a whole opening gives what json.Unmarshal gives, or
@@ -259,5 +238,5 @@ func TestDecodeOpeningFastIsEncodingJSONs(t *testing.T) {
 	for _, v := range variants {
 		check(t, v)
 	}
-	randomEdits(base, 9, `{}[]",:\ ak_0-9ueKſ.eтn`+"\x00", func(b string) { check(t, b) })
+	jsonscantest.RandomEdits(base, 9, `{}[]",:\ ak_0-9ueKſ.eтn`+"\x00", func(b string) { check(t, b) })
 }
