@@ -156,13 +156,13 @@ func trim(eventType string, data json.RawMessage) (event, error) {
 		}
 		return event{logEntry: logEntry{Type: eventType, Data: raw}, opened: &o}, nil
 	case situation.TypeStepDecided:
-		var t stepDecidedTrim
-		if err := json.Unmarshal(data, &t); err != nil {
-			return event{}, fmt.Errorf("decode %s: %w", eventType, err)
+		d, ok := decodeStepFast(data)
+		if !ok {
+			var err error
+			if d, err = decodeStepStd(data); err != nil {
+				return event{}, fmt.Errorf("decode %s: %w", eventType, err)
+			}
 		}
-		d := t.StepDecided
-		d.Decision = t.Decision.StepDecision
-		d.Decision.Rules, d.Decision.Values, d.Decision.Parameters = nil, nil, nil
 		raw, err := marshal(d)
 		if err != nil {
 			return event{}, err
@@ -173,6 +173,19 @@ func trim(eventType string, data json.RawMessage) (event, error) {
 		return event{}, fmt.Errorf("%s: data is not valid JSON", eventType)
 	}
 	return event{logEntry: logEntry{Type: eventType, Data: data}}, nil
+}
+
+// decodeStepStd decodes a step.decided but what trim drops, with
+// encoding/json (decodeStepFast where it can).
+func decodeStepStd(data []byte) (situation.StepDecided, error) {
+	var t stepDecidedTrim
+	if err := json.Unmarshal(data, &t); err != nil {
+		return situation.StepDecided{}, err
+	}
+	d := t.StepDecided
+	d.Decision = t.Decision.StepDecision
+	d.Decision.Rules, d.Decision.Values, d.Decision.Parameters = nil, nil, nil
+	return d, nil
 }
 
 // The shapes trim decodes the events into: the events' own types, with
