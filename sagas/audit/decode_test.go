@@ -12,6 +12,7 @@ import (
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/jsonscan/jsonscantest"
 	"lifesituations/domain/situation"
+	"lifesituations/sagas/situations"
 )
 
 // stepJSON is a step.decided event as the sagas record it.
@@ -239,4 +240,32 @@ func TestDecodeOpeningFastIsEncodingJSONs(t *testing.T) {
 		check(t, v)
 	}
 	jsonscantest.RandomEdits(base, 9, `{}[]",:\ ak_0-9ueKſ.eтn`+"\x00", func(b string) { check(t, b) })
+}
+
+// triggerPersons decodes a trigger's data as json.Unmarshal into a
+// map[string]any does, on data it decodes with jsonscan and on data it
+// leaves to encoding/json.
+func TestTriggerPersonsIsEncodingJSONs(t *testing.T) {
+	std := func(data string) ([]string, map[string]any) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(data), &m); err != nil {
+			return nil, nil
+		}
+		return situations.PersonIDs(m), m
+	}
+	mother, child := uuid.NewString(), uuid.NewString()
+	base := `{"mother_id":"` + mother + `","child":{"id":"` + child + `","birth_date":"2026-01-02"},"twins":2,"ok":true,"n":null}`
+	texts := []string{base, ` ` + base, `null`, `[1]`, `"x"`, `7`, `{}`, `{"mother_id":"\u0061"}`, `{"a":1e400}`, `{`, ``}
+	check := func(data string) {
+		t.Helper()
+		gotIDs, got := triggerPersons(json.RawMessage(data))
+		wantIDs, want := std(data)
+		if !reflect.DeepEqual(gotIDs, wantIDs) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("for %s\n got %v %#v\nwant %v %#v", data, gotIDs, got, wantIDs, want)
+		}
+	}
+	for _, s := range texts {
+		check(s)
+	}
+	jsonscantest.RandomEdits(base, 13, `{}[]",:\ 0-9.en`, check)
 }
