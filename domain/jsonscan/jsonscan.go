@@ -430,6 +430,23 @@ func UUID(dst *uuid.UUID, value []byte) bool {
 	return err == nil
 }
 
+// StringMembers decodes an object as encoding/json decodes it into a
+// struct of two string fields named (in JSON) names: each into the string
+// dst holds at the same index, other members ignored. False on anything it
+// does not mimic: a name that is not PlainName, a member repeated, a
+// value that is not a plain string (PlainString), null included.
+func StringMembers(obj []byte, names [2]string, dst [2]*string) bool {
+	var seen Once
+	return len(obj) > 0 && obj[0] == '{' && PlainMembers(obj, func(key, value []byte) bool {
+		for i, n := range names {
+			if string(key) == n {
+				return seen.First(i) && String(dst[i], value)
+			}
+		}
+		return true
+	})
+}
+
 // Any decodes a JSON value into dst as encoding/json decodes it into an
 // interface{} (map[string]any, []any, float64, string, bool or nil),
 // for a value whose strings and names are all plain (Plain) and whose

@@ -156,28 +156,10 @@ func decodeReasonFast(r *catalogue.Reason, obj []byte) bool {
 
 // decodeTextFast decodes a catalogue.Text object of plain strings.
 func decodeTextFast(t *catalogue.Text, obj []byte) bool {
-	var seen jsonscan.Once
-	return obj[0] == '{' && jsonscan.PlainMembers(obj, func(key, value []byte) bool {
-		switch string(key) {
-		case "ru":
-			return seen.First(0) && jsonscan.String(&t.RU, value)
-		case "en":
-			return seen.First(1) && jsonscan.String(&t.EN, value)
-		}
-		return true
-	})
+	return jsonscan.StringMembers(obj, [2]string{"ru", "en"}, [2]*string{&t.RU, &t.EN})
 }
 
 // decodeCuratorFast decodes a catalogue.Curator object of plain strings.
 func decodeCuratorFast(c *catalogue.Curator, obj []byte) bool {
-	var seen jsonscan.Once
-	return obj[0] == '{' && jsonscan.PlainMembers(obj, func(key, value []byte) bool {
-		switch string(key) {
-		case "name":
-			return seen.First(0) && jsonscan.String(&c.Name, value)
-		case "agency":
-			return seen.First(1) && jsonscan.String(&c.Agency, value)
-		}
-		return true
-	})
+	return jsonscan.StringMembers(obj, [2]string{"name", "agency"}, [2]*string{&c.Name, &c.Agency})
 }
