@@ -44,7 +44,7 @@ func applyTo(db *bolt.DB, events []eventstore.RecordedEvent) (eventstore.Positio
 			if e.Position <= pos {
 				continue
 			}
-			if err := b.apply(e); err != nil {
+			if err := b.apply(e, Decoded{}); err != nil {
 				return fmt.Errorf("fold %s %s at position %d: %w", e.Type, e.ID, e.Position, err)
 			}
 			pos = e.Position
@@ -58,9 +58,13 @@ func applyTo(db *bolt.DB, events []eventstore.RecordedEvent) (eventstore.Positio
 	return reached, err
 }
 
-// apply folds one event; events that change no fact are skipped.
-func (b *batch) apply(e eventstore.RecordedEvent) error {
-	if done, err := b.applyFast(e); done {
+// apply folds one event, with its data decoded ahead (Decode), or the
+// zero Decoded to decode it here; events that change no fact are skipped.
+func (b *batch) apply(e eventstore.RecordedEvent, d Decoded) error {
+	if d == (Decoded{}) {
+		d = Decode(&e)
+	}
+	if done, err := b.applyDecoded(d); done {
 		return err
 	}
 	switch {

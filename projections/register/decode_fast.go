@@ -25,28 +25,48 @@ import (
 // expects. TestFastDecodingIsEncodingJSONs holds it to encoding/json's
 // result.
 
-// applyFast folds e when it is an event decoded here; false to leave it to
-// the rest of apply.
-func (b *batch) applyFast(e eventstore.RecordedEvent) (bool, error) {
+// Decoded is an event's data as the fold reads it, decoded ahead of the
+// fold (Decode): a replay's readers decode on every core, where the fold
+// runs on one. The zero Decoded leaves the decoding to the fold.
+type Decoded struct {
+	registered *lifeevent.PersonRegisteredData
+	born       *lifeevent.BirthRegisteredData
+	step       *stepDecided
+}
+
+// Decode decodes e's data in one pass when it is of the kinds decoded
+// here; the zero Decoded for any other event, or where the fast decoding
+// gives up (the fold then decodes it with encoding/json).
+func Decode(e *eventstore.RecordedEvent) Decoded {
+	var d Decoded
+	var ok bool
 	switch {
 	case e.Type == string(lifeevent.PersonRegistered) && strings.HasPrefix(e.Stream, lifeevent.StreamPrefix):
-		d, ok := decodeRegisteredFast(e.Data)
-		if !ok {
-			return false, nil
+		if d.registered, ok = decodeRegisteredFast(e.Data); !ok {
+			d.registered = nil
 		}
-		return true, b.registered(d)
 	case e.Type == string(lifeevent.BirthRegistered) && strings.HasPrefix(e.Stream, lifeevent.StreamPrefix):
-		d, ok := decodeBornFast(e.Data)
-		if !ok {
-			return false, nil
+		if d.born, ok = decodeBornFast(e.Data); !ok {
+			d.born = nil
 		}
-		return true, b.born(d)
 	case e.Type == situation.TypeStepDecided && strings.HasPrefix(e.Stream, situation.StreamPrefix):
-		d, ok := decodeStepDecidedFast(e.Data)
-		if !ok {
-			return false, nil
+		if d.step, ok = decodeStepDecidedFast(e.Data); !ok {
+			d.step = nil
 		}
-		return true, b.stepDecided(d)
+	}
+	return d
+}
+
+// applyDecoded folds an event decoded here; false to leave it to the rest
+// of apply.
+func (b *batch) applyDecoded(d Decoded) (bool, error) {
+	switch {
+	case d.registered != nil:
+		return true, b.registered(d.registered)
+	case d.born != nil:
+		return true, b.born(d.born)
+	case d.step != nil:
+		return true, b.stepDecided(d.step)
 	}
 	return false, nil
 }

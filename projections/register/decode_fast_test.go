@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"lifesituations/domain/catalogue"
+	"lifesituations/domain/eventstore"
 	"lifesituations/domain/lifeevent"
 	"lifesituations/domain/situation"
 )
@@ -126,3 +127,33 @@ func TestFastDecodingIsEncodingJSONs(t *testing.T) {
 }
 
 func enc2hex(c byte) string { return "0123456789abcdef"[c>>4:c>>4+1] + "0123456789abcdef"[c&15:c&15+1] }
+
+// A fold given an event's data decoded ahead folds that, not the event's
+// data again: a replay's readers decode, the fold only applies.
+func TestApplyFoldsTheDataDecodedAhead(t *testing.T) {
+	event := func(id uuid.UUID, name string) eventstore.RecordedEvent {
+		data, err := json.Marshal(lifeevent.PersonRegisteredData{PersonID: id, FamilyName: name, GivenName: "Anna",
+			BirthDate: lifeevent.Date{Year: 1990, Month: 1, Day: 2}, Sex: "F", Citizenship: "RU"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return eventstore.RecordedEvent{Stream: lifeevent.StreamPrefix + id.String(), Position: 1,
+			Event: eventstore.Event{ID: uuid.New(), Type: string(lifeevent.PersonRegistered), Data: data}}
+	}
+	x, y := uuid.New(), uuid.New()
+	ex, ey := event(x, "Petrova"), event(y, "Ivanova")
+	dx := Decode(&ex)
+	if dx == (Decoded{}) {
+		t.Fatal("Decode gives nothing for a person.registered as registries write it")
+	}
+	m := NewMemory()
+	if err := m.ApplyDecoded([]eventstore.RecordedEvent{ey}, []Decoded{dx}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Family(x.String())[x.String()].FamilyName; got != "Petrova" {
+		t.Errorf("the fold did not fold the decoded data: family name %q", got)
+	}
+	if got := m.Family(y.String()); len(got) != 0 {
+		t.Errorf("the fold decoded the event's data again: %v", got)
+	}
+}

@@ -37,18 +37,30 @@ func (m *Memory) Position() eventstore.Position { return m.pos }
 
 // Apply folds events, in log order, as Projection.Apply does (events at or
 // before the position are skipped).
-func (m *Memory) Apply(events []eventstore.RecordedEvent) error {
-	for _, e := range events {
+func (m *Memory) Apply(events []eventstore.RecordedEvent) error { return m.ApplyDecoded(events, nil) }
+
+// ApplyDecoded is Apply with the events' data decoded ahead: decoded[i]
+// is Decode(&events[i]), or zero to decode it here; decoded may be nil.
+func (m *Memory) ApplyDecoded(events []eventstore.RecordedEvent, decoded []Decoded) error {
+	for i, e := range events {
 		if e.Position <= m.pos {
 			continue
 		}
-		if err := m.b.apply(e); err != nil {
+		if err := m.b.apply(e, decodedAt(decoded, i)); err != nil {
 			_ = m.flush()
 			return fmt.Errorf("register: fold %s %s at position %d: %w", e.Type, e.ID, e.Position, err)
 		}
 		m.pos = e.Position
 	}
 	return m.flush()
+}
+
+// decodedAt is decoded[i], zero when decoded is nil.
+func decodedAt(decoded []Decoded, i int) Decoded {
+	if decoded == nil {
+		return Decoded{}
+	}
+	return decoded[i]
 }
 
 // flush packs the rows the events changed and drops the decoded ones: the

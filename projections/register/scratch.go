@@ -79,15 +79,19 @@ func (f *Fold) begin() error {
 
 // Apply folds events, in log order, as Projection.Apply does (events at or
 // before the checkpoint are skipped), into the open transaction.
-func (f *Fold) Apply(events []eventstore.RecordedEvent) error {
+func (f *Fold) Apply(events []eventstore.RecordedEvent) error { return f.ApplyDecoded(events, nil) }
+
+// ApplyDecoded is Apply with the events' data decoded ahead, as
+// Memory.ApplyDecoded.
+func (f *Fold) ApplyDecoded(events []eventstore.RecordedEvent, decoded []Decoded) error {
 	if f.tx == nil {
 		return f.ended()
 	}
-	for _, e := range events {
+	for i, e := range events {
 		if e.Position <= f.pos {
 			continue
 		}
-		if err := f.b.apply(e); err != nil {
+		if err := f.b.apply(e, decodedAt(decoded, i)); err != nil {
 			return f.fail(fmt.Errorf("register: fold %s %s at position %d: %w", e.Type, e.ID, e.Position, err))
 		}
 		f.pos = e.Position

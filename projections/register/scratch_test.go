@@ -59,6 +59,8 @@ func TestFoldReadsWhatApplyWouldCommit(t *testing.T) {
 	}
 	defer fold.Rollback()
 	mem := register.NewMemory()
+	// And one given the events decoded ahead, as a replay's readers do.
+	pre := register.NewMemory()
 
 	type read struct {
 		got  map[string]catalogue.Person
@@ -80,6 +82,9 @@ func TestFoldReadsWhatApplyWouldCommit(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if err := pre.ApplyDecoded(events[i:i+1], []register.Decoded{register.Decode(&events[i])}); err != nil {
+			t.Fatal(err)
+		}
 		for _, id := range ids {
 			got, want := fold.Family(id), ref.Family(id)
 			if !reflect.DeepEqual(got, want) {
@@ -88,6 +93,9 @@ func TestFoldReadsWhatApplyWouldCommit(t *testing.T) {
 			inMemory := mem.Family(id)
 			if !reflect.DeepEqual(inMemory, want) {
 				t.Errorf("after position %d, family of %s in memory:\n got %+v\nwant %+v", events[i].Position, id, inMemory, want)
+			}
+			if decoded := pre.Family(id); !reflect.DeepEqual(decoded, want) {
+				t.Errorf("after position %d, family of %s decoded ahead:\n got %+v\nwant %+v", events[i].Position, id, decoded, want)
 			}
 			reads = append(reads, read{got, ref.Family(id)}, read{inMemory, ref.Family(id)})
 		}

@@ -9,6 +9,7 @@ import (
 
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/situation"
+	"lifesituations/projections/register"
 )
 
 // readAhead bounds the pages read, opened and decoded ahead of the fold
@@ -154,10 +155,12 @@ func (v *verifier) loadPage(ctx context.Context, k uint64) loaded {
 	return p
 }
 
-// decode decodes an opening or a step decision ahead of the fold: they
-// are functions of the event alone (the decisions for the situations'
+// decode decodes the event's data for the register's fold, and an opening
+// or a step decision, ahead of the fold, on every core: they are
+// functions of the event alone (the decisions for the situations'
 // states, which the plan names, are decoded by prepare).
 func (v *verifier) decode(e *eventstore.RecordedEvent, d *decoded) {
+	d.register = register.Decode(e)
 	if !strings.HasPrefix(e.Stream, situation.StreamPrefix) {
 		return
 	}

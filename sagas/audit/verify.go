@@ -618,16 +618,20 @@ func (v *verifier) fold(ctx context.Context, pages <-chan loaded, out chan<- fol
 	v.scratch = scratch
 	var (
 		batch []eventstore.RecordedEvent
-		next  int // index in taskOrder of the next position to read at
-		page  folded
+		// batchData: the events' data as the readers decoded it for the
+		// register, parallel to batch.
+		batchData []register.Decoded
+		next      int // index in taskOrder of the next position to read at
+		page      folded
 	)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := scratch.Apply(batch)
+		err := scratch.ApplyDecoded(batch, batchData)
 		clear(batch)
-		batch = batch[:0]
+		clear(batchData)
+		batch, batchData = batch[:0], batchData[:0]
 		return err
 	}
 	// readAt reads the families of every task at a position before pos.
@@ -656,11 +660,12 @@ func (v *verifier) fold(ctx context.Context, pages <-chan loaded, out chan<- fol
 	}
 	for p := range pages {
 		evs := p.events
-		for _, e := range evs {
+		for i, e := range evs {
 			if err := readAt(e.Position); err != nil {
 				return fail(err)
 			}
 			batch = append(batch, e)
+			batchData = append(batchData, p.decoded[i].register)
 			if len(batch) >= registerBatch {
 				if err := flush(); err != nil {
 					return fail(err)
@@ -695,7 +700,7 @@ func (v *verifier) fold(ctx context.Context, pages <-chan loaded, out chan<- fol
 // scratchRegister is the fresh register the replay folds into: a
 // register.Memory, or a register.Fold into a file.
 type scratchRegister interface {
-	Apply(events []eventstore.RecordedEvent) error
+	ApplyDecoded(events []eventstore.RecordedEvent, decoded []register.Decoded) error
 	Family(id string) map[string]catalogue.Person
 }
 
@@ -1076,8 +1081,10 @@ func (v *verifier) replayOpening(r *openingRecord, people map[string]catalogue.P
 // families read for the decision it leads (an opening, a confirmation or
 // an expiry).
 type decoded struct {
-	opening *openingRecord
-	step    *stepRecord
+	// register is the event's data as the register's fold reads it.
+	register register.Decoded
+	opening  *openingRecord
+	step     *stepRecord
 	// decided is a step decision of a situation whose state is folded,
 	// as the state folds it (nil when it does not decode: State.Apply then
 	// says why, in log order); decidedRaw the recorded decision when
