@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"lifesituations/domain/catalogue"
+	"lifesituations/domain/jsonenc"
 )
 
 // Event types of a situation stream.
@@ -227,4 +228,4 @@ type Record struct {
 }
 
 // Payload marshals a record's data.
-func (r Record) Payload() (json.RawMessage, error) { return json.Marshal(r.Data) }
+func (r Record) Payload() (json.RawMessage, error) { return jsonenc.Marshal(r.Data) }

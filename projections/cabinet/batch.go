@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"lifesituations/domain/eventstore"
+	"lifesituations/domain/jsonenc"
 	"lifesituations/domain/personaldata"
 	"lifesituations/domain/situation"
 )
@@ -153,7 +154,7 @@ func people(ids ...string) []string {
 // putJSON stores v under k unless the same bytes are there already: a
 // situation's untouched rows then dirty no page.
 func putJSON(b *bolt.Bucket, k []byte, v any) error {
-	raw, err := json.Marshal(v)
+	raw, err := jsonenc.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %T: %w", v, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"lifesituations/domain/catalogue"
+	"lifesituations/domain/jsonenc"
 	"lifesituations/domain/jsonscan"
 	"lifesituations/domain/situation"
 )
@@ -227,7 +228,7 @@ type skipped struct{}
 func (*skipped) UnmarshalJSON([]byte) error { return nil }
 
 func marshal(v any) (json.RawMessage, error) {
-	raw, err := json.Marshal(v)
+	raw, err := jsonenc.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode %T: %w", v, err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/eventstore"
+	"lifesituations/domain/jsonenc"
 	"lifesituations/domain/situation"
 )
 
@@ -64,7 +65,7 @@ func (b *batch) deliver(f *folded, st *situation.Step, n Notification, pos event
 	if len(to) == 0 {
 		return nil
 	}
-	raw, err := json.Marshal(n)
+	raw, err := jsonenc.Marshal(n)
 	if err != nil {
 		return fmt.Errorf("encode notification: %w", err)
 	}

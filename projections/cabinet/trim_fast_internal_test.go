@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"lifesituations/domain/catalogue"
+	"lifesituations/domain/jsonenc"
+	"lifesituations/domain/jsonenc/jsonenctest"
 	"lifesituations/domain/jsonscan/jsonscantest"
 	"lifesituations/domain/situation"
 )
@@ -92,4 +94,10 @@ func TestDecodeStepFastIsEncodingJSONs(t *testing.T) {
 
 func fmtHex(c byte) string {
 	return strings.ToLower(string("0123456789ABCDEF"[c>>4]) + string("0123456789ABCDEF"[c&15]))
+}
+
+// TestRowsEncodeAsEncodingJSON: the rows and notifications the cabinet
+// stores encode with jsonenc as encoding/json encodes them.
+func TestRowsEncodeAsEncodingJSON(t *testing.T) {
+	jsonenctest.SameAsEncodingJSON(t, jsonenc.Marshal, situationRow{}, Draft{}, Grant{}, Notification{})
 }

@@ -39,6 +39,7 @@ import (
 
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/eventstore"
+	"lifesituations/domain/jsonenc"
 	"lifesituations/domain/jsonscan"
 	"lifesituations/domain/personaldata"
 	"lifesituations/domain/situation"
@@ -1034,8 +1035,8 @@ func (rp *openingReplay) compareFacts(recorded, replayed map[string]catalogue.Pe
 		rp.factsEqual = true
 		return
 	}
-	rp.recordedFacts, _ = json.Marshal(recorded)
-	rp.replayedFacts, _ = json.Marshal(replayed)
+	rp.recordedFacts, _ = jsonenc.Marshal(recorded)
+	rp.replayedFacts, _ = jsonenc.Marshal(replayed)
 	rp.recordedFacts, rp.replayedFacts = alignErased(rp.recordedFacts, rp.replayedFacts)
 	rp.factsEqual = equalJSON(rp.recordedFacts, rp.replayedFacts)
 }
@@ -1064,11 +1065,11 @@ func (v *verifier) replayOpening(r *openingRecord, people map[string]catalogue.P
 		return
 	}
 	// What the verification compares, encoded here on every core.
-	rp.recordedOpening, _ = json.Marshal(openingOf(o.PersonID, o.Participants, o.Parameters))
-	rp.replayedOpening, _ = json.Marshal(openingOf(rp.dec.Applicant, rp.dec.Participants, rp.dec.Parameters))
+	rp.recordedOpening, _ = jsonenc.Marshal(openingOf(o.PersonID, o.Participants, o.Parameters))
+	rp.replayedOpening, _ = jsonenc.Marshal(openingOf(rp.dec.Applicant, rp.dec.Participants, rp.dec.Parameters))
 	rp.stepsJSON = map[string][]byte{}
 	for _, s := range rp.dec.Steps {
-		if b, err := json.Marshal(s); err == nil {
+		if b, err := jsonenc.Marshal(s); err == nil {
 			rp.stepsJSON[s.Key] = b
 		} else {
 			delete(rp.stepsJSON, s.Key) // decided tells the error
@@ -1246,7 +1247,7 @@ func (v *verifier) decided(e eventstore.RecordedEvent, leader string, rec *stepR
 			// A step whose decision does not decode was not folded, before
 			// decisions were decoded when read: so it is not there.
 			if prev, ok, err := v.stepOf(sit, st, rec.StepID); ok && err == nil {
-				prevJSON, _ := json.Marshal(prev.Decision)
+				prevJSON, _ := jsonenc.Marshal(prev.Decision)
 				if sameJSON(prevJSON, rec.Decision) {
 					b.Detail += "; it repeats the decision recorded before"
 				} else {
@@ -1284,7 +1285,7 @@ func (v *verifier) decided(e eventstore.RecordedEvent, leader string, rec *stepR
 	replayed, encoded := r.expectedJSON[d.Key]
 	var err error
 	if !encoded {
-		replayed, err = json.Marshal(want)
+		replayed, err = jsonenc.Marshal(want)
 	}
 	if err != nil {
 		b := base
@@ -1360,7 +1361,7 @@ func (v *verifier) endRun() {
 			continue
 		}
 		want := r.expected[key]
-		replayed, _ := json.Marshal(want)
+		replayed, _ := jsonenc.Marshal(want)
 		v.diverge(Divergence{Kind: KindMissing, Situation: r.situation, SituationKind: r.kind, Step: key, Service: want.Service,
 			StepID: situation.StepID(r.situation, key), Position: r.leaderPos, Catalogue: r.catalogue, Replayed: replayed,
 			Detail: fmt.Sprintf("the replay decides %s for this step; the log records no decision after %s", want.Outcome, r.leader)})
