@@ -666,7 +666,9 @@ func (v *verifier) fold(ctx context.Context, pages <-chan loaded, out chan<- fol
 				return fail(err)
 			}
 			batch = append(batch, e)
+			// The page goes on to the verification without it.
 			batchData = append(batchData, p.decoded[i].register)
+			p.decoded[i].register = register.Decoded{}
 			if len(batch) >= registerBatch {
 				if err := flush(); err != nil {
 					return fail(err)
