@@ -1,9 +1,10 @@
 // Package jsonscan reads JSON as the sagas and registries write it, fast:
 // a validity check in one tight pass (Valid) and a walk through an
 // object's members that finds where each value ends without decoding it
-// (Members). The auditor's decoders and the register folded in memory use
-// them to decode the few members they need, and leave anything unusual to
-// encoding/json.
+// (Members), and decoders of the plain values encoding/json would decode
+// the same way (String, Strings, UUID, Any). The register's, the cabinet's
+// and the auditor's decoders of the hottest events use them to decode the
+// members they need, and leave anything unusual to encoding/json.
 package jsonscan
 
 import (

@@ -495,8 +495,8 @@ func situationOf(stream string) uuid.UUID {
 
 // triggerPersons decodes a trigger's data as json.Unmarshal into a
 // map[string]any does (nil for anything but an object or null), with
-// jsonscan where it can: encoding/json cost both the plan and the
-// replayed openings a second each of a million persons' year.
+// jsonscan where it can: encoding/json took 0.75 s of CPU over a million
+// persons' year, for the plan and the replayed openings.
 func triggerPersons(data json.RawMessage) ([]string, map[string]any) {
 	var m map[string]any
 	var v any
