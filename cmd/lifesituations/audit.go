@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -113,6 +114,15 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		cfg.Store = s
 	}
 
+	last, err := cfg.Store.LastPosition(ctx)
+	if err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
+	tuneVerify(uint64(last))
+	if gcPercent() < 0 {
+		fmt.Fprintf(stderr, "collector: collects when the heap reaches %s (set by the log's length; GOGC or GOMEMLIMIT overrides)\n",
+			popMiB(uint64(debug.SetMemoryLimit(-1))))
+	}
 	progress := newProgress(stderr)
 	cfg.Progress = progress.update
 	rep, err := audit.Verify(ctx, cfg)
