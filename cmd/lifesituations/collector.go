@@ -22,9 +22,9 @@ const coreGCPercent = 200
 // when its heap reaches a limit set by the log's length (GOGC=off and a
 // memory limit): about twice the live heap at the end, and no less than a
 // floor. Ahead in seven pairs of eight, by 1 - 12%, with less system time
-// and a lower peak (docs/performance.md, "Ninth session"). A log that needs more than the
-// limit is not stopped by it: the runtime then caps its collections at
-// half the CPU.
+// and a lower peak (docs/performance.md, "Ninth session"). A log that
+// needs more than the limit is not stopped by it: the runtime then caps
+// its collections at half the CPU.
 const (
 	verifyHeapPerEvent = 1536
 	verifyHeapFloor    = 256 << 20
