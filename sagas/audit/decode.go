@@ -265,20 +265,9 @@ func decodeOpeningFast(data []byte) (situation.Opened, bool) {
 	return o, ok
 }
 
+// decodeTextFast decodes a catalogue.Text object of plain strings.
 func decodeTextFast(dst *catalogue.Text, value []byte) bool {
-	if value[0] != '{' {
-		return false
-	}
-	var seen jsonscan.Once
-	return jsonscan.PlainMembers(value, func(key, value []byte) bool {
-		switch string(key) {
-		case "ru":
-			return seen.First(0) && jsonscan.String(&dst.RU, value)
-		case "en":
-			return seen.First(1) && jsonscan.String(&dst.EN, value)
-		}
-		return true
-	})
+	return jsonscan.StringMembers(value, [2]string{"ru", "en"}, [2]*string{&dst.RU, &dst.EN})
 }
 
 // decodeFactsFast decodes the facts of an opening: persons by their ids,
