@@ -306,3 +306,62 @@ func (f *fixture) waitFired(ctx context.Context, id string) {
 		f.t.Fatalf("waiting for %s: %v", id, err)
 	}
 }
+
+// countingStore counts the appends that reach the store.
+type countingStore struct {
+	eventstore.Store
+	appends int
+}
+
+func (s *countingStore) AppendMany(ctx context.Context, appends []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	s.appends++
+	return s.Store.AppendMany(ctx, appends)
+}
+
+// A tick at midnight completes a day in the west and begins the next in
+// the east: both, and the day's checkpoint, go out in one append.
+func TestMidnightIsOneAppend(t *testing.T) {
+	f := newFixture(t, utc("2026-06-15T07:00:00Z"))
+	anchorage := f.person("2012-06-15", "America/Anchorage") // UTC-8: midnight at 08:00Z
+	kamchatka := f.person("1981-06-16", "Asia/Kamchatka")    // UTC+12: midnight at 12:00Z
+	f.at(utc("2026-06-15T07:00:00Z"))                        // registrations handled, nothing due
+	counting := &countingStore{Store: f.store}
+	cal, err := calendar.New(calendar.Config{Store: counting, Register: f.reg, Clock: f.clock, Ages: []int{14, 20, 45}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.clock.Set(utc("2026-06-15T12:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cal.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fired := f.fired()
+	if d, _ := f.reached(fired, anchorage); d.Date != "2026-06-15" {
+		t.Errorf("Anchorage reached on %s", d.Date)
+	}
+	if d, _ := f.reached(fired, kamchatka); d.Date != "2026-06-16" {
+		t.Errorf("Kamchatka reached on %s", d.Date)
+	}
+	if got := cal.Swept().String(); got != "2026-06-15" {
+		t.Errorf("swept up to %s", got)
+	}
+	if counting.appends != 1 {
+		t.Errorf("the tick appended %d times, want once", counting.appends)
+	}
+
+	// The day begun in the east is remembered: the next tick fires no one
+	// again, and completes it with its checkpoint alone.
+	if err := f.clock.Set(utc("2026-06-16T12:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cal.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.fired()[kamchatka]); n != 1 {
+		t.Errorf("Kamchatka has %d age.reached events", n)
+	}
+	if got := cal.Swept().String(); got != "2026-06-16" {
+		t.Errorf("swept up to %s", got)
+	}
+}

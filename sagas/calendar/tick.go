@@ -43,30 +43,62 @@ func (c *Calendar) Tick(ctx context.Context) error {
 // recorded, with its last events, once its midnight has passed everywhere;
 // a day begun only in some zones remembers in memory how far it got, so
 // the next tick fires only the zones that reached it since.
+//
+// The days due go out in one append: a tick at midnight completes a day in
+// the west and begins the next in the east, and one append (one sync, one
+// wake of the sagas, which would otherwise meet the second append at the
+// store's writer) answers both. An append holds at most one checkpoint, so
+// a catch-up over many days appends day by day as before.
 func (c *Calendar) sweep(ctx context.Context, now time.Time) error {
 	latest := lifeevent.Today(now)
+	var (
+		batch      []eventstore.StreamAppend
+		days       []lifeevent.Date
+		checkpoint bool
+	)
+	flush := func() error {
+		if err := c.appendAll(ctx, batch, nil); err != nil {
+			return fmt.Errorf("sweep %s to %s: %w", days[0], days[len(days)-1], err)
+		}
+		for _, d := range days {
+			if complete(d, now) {
+				c.swept = d
+				delete(c.partial, d)
+			} else {
+				c.partial[d] = now
+			}
+		}
+		batch, days, checkpoint = batch[:0], days[:0], false
+		return nil
+	}
 	for d := addDays(c.swept, 1); !d.After(latest); d = addDays(d, 1) {
 		events, err := c.due(d, c.partial[d], now)
 		if err != nil {
 			return err
 		}
-		var checkpoint *Swept
-		complete := !midnight(d, lastZone).After(now)
-		if complete {
-			checkpoint = &Swept{Date: d.String(), RegistrationsAfter: c.regAfter}
+		if checkpoint && complete(d, now) {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
-		if err := c.appendAll(ctx, events, checkpoint); err != nil {
-			return fmt.Errorf("sweep %s: %w", d, err)
-		}
-		if complete {
-			c.swept = d
-			delete(c.partial, d)
-		} else {
-			c.partial[d] = now
+		batch = append(batch, events...)
+		days = append(days, d)
+		if complete(d, now) {
+			s, err := swept(Swept{Date: d.String(), RegistrationsAfter: c.regAfter}, midnight(d, lastZone))
+			if err != nil {
+				return err
+			}
+			batch, checkpoint = append(batch, s), true
 		}
 	}
-	return nil
+	if len(days) == 0 {
+		return nil
+	}
+	return flush()
 }
+
+// complete tells whether day d's midnight has passed in every time zone.
+func complete(d lifeevent.Date, now time.Time) bool { return !midnight(d, lastZone).After(now) }
 
 // due builds the age.reached events of day d whose local midnight is in
 // (since, now]; a zero since means from the start of the day.
