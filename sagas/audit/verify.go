@@ -315,6 +315,40 @@ func (v *verifier) read(ctx context.Context, store eventstore.Store, filter even
 	return ctx.Err()
 }
 
+// lender is a store that lends each event it reads to a function rather
+// than copy it into a page (adapters/eventstore/embedded): the plan reads
+// every situation's events and keeps little of each, and copying their
+// payloads was most of its CPU.
+type lender interface {
+	Scan(ctx context.Context, after, upTo eventstore.Position, filter eventstore.Filter, fn func(*eventstore.RecordedEvent) error) error
+}
+
+// each hands fn the events of the log up to v.last that pass the filter,
+// lent where the store can (fn copies what it keeps), and tells phase's
+// progress every page.
+func (v *verifier) each(ctx context.Context, store eventstore.Store, filter eventstore.Filter, phase string, fn func(*eventstore.RecordedEvent) error) error {
+	if l, ok := store.(lender); ok {
+		n := 0
+		return l.Scan(ctx, 0, v.last, filter, func(e *eventstore.RecordedEvent) error {
+			if n++; n%v.cfg.Page == 0 {
+				v.cfg.Progress(phase, e.Position, v.last)
+			}
+			return fn(e)
+		})
+	}
+	return v.read(ctx, store, filter, func(evs []eventstore.RecordedEvent) error {
+		for i := range evs {
+			if err := fn(&evs[i]); err != nil {
+				return err
+			}
+		}
+		if len(evs) > 0 {
+			v.cfg.Progress(phase, evs[len(evs)-1].Position, v.last)
+		}
+		return nil
+	})
+}
+
 // leaders are the event types that lead a batch of decisions.
 var leaders = []string{situation.TypeOpened, situation.TypeDraftConfirmed, situation.TypeDraftExpired}
 
@@ -350,55 +384,51 @@ func (v *verifier) plan(ctx context.Context) error {
 		TypePrefixes:   append([]string{situation.TypeStepDecided, CataloguePublished}, leaders...),
 	}
 	var b batchState
-	err := v.read(ctx, v.src.store, filter, func(evs []eventstore.RecordedEvent) error {
-		for i := range evs {
-			e := &evs[i]
-			if e.Stream == CatalogueStream {
-				if e.Type == CataloguePublished {
-					var p struct{ Version, Hash string }
-					if err := json.Unmarshal(e.Data, &p); err == nil {
-						v.published = append(v.published, published{position: e.Position, version: p.Version, hash: p.Hash})
-					}
+	// Each event is lent: what the plan keeps of it (ids, positions, the
+	// persons' ids as strings) is its own.
+	err := v.each(ctx, v.src.store, filter, "plan", func(e *eventstore.RecordedEvent) error {
+		if e.Stream == CatalogueStream {
+			if e.Type == CataloguePublished {
+				var p struct{ Version, Hash string }
+				if err := json.Unmarshal(e.Data, &p); err == nil {
+					v.published = append(v.published, published{position: e.Position, version: p.Version, hash: p.Hash})
 				}
-				continue
 			}
-			leader, _ := b.next(e)
-			switch {
-			case e.Type == situation.TypeOpened:
-				o, err := decodePlanOpening(e.Data)
-				if err != nil {
-					return fmt.Errorf("position %d: decode %s: %w", e.Position, e.Type, err)
-				}
-				// The plan needs only ids, types and positions, none of
-				// them personal, but for the persons a trigger names,
-				// which the sagas took from its opened data (a personal
-				// value could read as an id): only the triggers' data is
-				// opened, the facts' envelopes (most of the plan's) stay
-				// shut.
-				data, err := v.src.open(o.Trigger.Data)
-				if err != nil {
-					return fmt.Errorf("position %d: open the trigger of %s: %w", e.Position, e.Type, err)
-				}
-				persons, _ := triggerPersons(data)
-				v.sitPeople[o.SituationID] = persons
-				v.addTask(o.RegisterPosition, task{key: taskKey{o.SituationID, e.Position}, persons: persons})
-				t := v.triggers[o.Trigger.Position]
-				t.openings++
-				v.triggers[o.Trigger.Position] = t
-			case e.Type == situation.TypeDraftConfirmed:
-				// Its follow-ups (if the catalogue offers any) are decided
-				// with the register as it stood when the draft was
-				// confirmed: just before the confirmation.
-				sit := situationOf(e.Stream)
-				v.stateUntil[sit] = e.Position
-				v.addTask(e.Position-1, task{key: taskKey{sit, e.Position}, persons: v.sitPeople[sit]})
-			case e.Type == situation.TypeDraftExpired,
-				e.Type == situation.TypeStepDecided && leader != situation.TypeOpened:
-				v.stateUntil[situationOf(e.Stream)] = e.Position
-			}
+			return nil
 		}
-		if len(evs) > 0 {
-			v.cfg.Progress("plan", evs[len(evs)-1].Position, v.last)
+		leader, _ := b.next(e)
+		switch {
+		case e.Type == situation.TypeOpened:
+			o, err := decodePlanOpening(e.Data)
+			if err != nil {
+				return fmt.Errorf("position %d: decode %s: %w", e.Position, e.Type, err)
+			}
+			// The plan needs only ids, types and positions, none of
+			// them personal, but for the persons a trigger names,
+			// which the sagas took from its opened data (a personal
+			// value could read as an id): only the triggers' data is
+			// opened, the facts' envelopes (most of the plan's) stay
+			// shut.
+			data, err := v.src.open(o.Trigger.Data)
+			if err != nil {
+				return fmt.Errorf("position %d: open the trigger of %s: %w", e.Position, e.Type, err)
+			}
+			persons, _ := triggerPersons(data)
+			v.sitPeople[o.SituationID] = persons
+			v.addTask(o.RegisterPosition, task{key: taskKey{o.SituationID, e.Position}, persons: persons})
+			t := v.triggers[o.Trigger.Position]
+			t.openings++
+			v.triggers[o.Trigger.Position] = t
+		case e.Type == situation.TypeDraftConfirmed:
+			// Its follow-ups (if the catalogue offers any) are decided
+			// with the register as it stood when the draft was
+			// confirmed: just before the confirmation.
+			sit := situationOf(e.Stream)
+			v.stateUntil[sit] = e.Position
+			v.addTask(e.Position-1, task{key: taskKey{sit, e.Position}, persons: v.sitPeople[sit]})
+		case e.Type == situation.TypeDraftExpired,
+			e.Type == situation.TypeStepDecided && leader != situation.TypeOpened:
+			v.stateUntil[situationOf(e.Stream)] = e.Position
 		}
 		return nil
 	})

@@ -101,6 +101,12 @@ func decodeHeader(b []byte) (header, error) {
 // decodeRecord decodes the record stored at pos when it passes the filter.
 // Strings are interned through in, which may be nil.
 func decodeRecord(b []byte, pos eventstore.Position, f *eventstore.Filter, in interner) (eventstore.RecordedEvent, bool, error) {
+	return decodeRecordData(b, pos, f, in, false)
+}
+
+// decodeRecordData is decodeRecord with the event's data lent (the bytes of
+// b) rather than copied when lend.
+func decodeRecordData(b []byte, pos eventstore.Position, f *eventstore.Filter, in interner, lend bool) (eventstore.RecordedEvent, bool, error) {
 	h, err := decodeHeader(b)
 	if err != nil {
 		return eventstore.RecordedEvent{}, false, fmt.Errorf("position %d: %w", pos, err)
@@ -125,7 +131,9 @@ func decodeRecord(b []byte, pos eventstore.Position, f *eventstore.Filter, in in
 	ev.Type = in.get(typ)
 	ev.SchemaVersion = int(d.varint())
 	md := decoder{b: d.bytes()}
-	if data := d.bytes(); len(data) > 0 {
+	if data := d.bytes(); len(data) > 0 && lend {
+		ev.Data = data
+	} else if len(data) > 0 {
 		ev.Data = append([]byte(nil), data...)
 	}
 	if d.err != nil {

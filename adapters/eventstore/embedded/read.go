@@ -150,9 +150,46 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, filter e
 // iterator. It returns the last position scanned and whether it reached the
 // last committed position.
 func (s *Store) scan(dst []eventstore.RecordedEvent, after eventstore.Position, f *eventstore.Filter, max int, in interner) ([]eventstore.RecordedEvent, eventstore.Position, bool, error) {
-	last := s.last.Load()
+	after, atEnd, err := s.walk(after, s.last.Load(), f, in, false,
+		func() bool { return len(dst) < max },
+		func(ev *eventstore.RecordedEvent) error { dst = append(dst, *ev); return nil })
+	return dst, after, atEnd, err
+}
+
+// Scan hands fn, in log order, every event after position after and up to
+// upTo that passes the filter. The event is lent: its data is the store's
+// own bytes, valid only until fn returns, and fn copies what it keeps. A
+// reader of the whole log that keeps little of each event (audit verify's
+// plan) is spared a copy of every payload.
+func (s *Store) Scan(ctx context.Context, after, upTo eventstore.Position, filter eventstore.Filter, fn func(*eventstore.RecordedEvent) error) error {
+	in := interner{}
+	for {
+		if err := s.usable(ctx); err != nil {
+			return err
+		}
+		var (
+			atEnd bool
+			err   error
+		)
+		after, atEnd, err = s.walk(after, min(upTo, s.last.Load()), &filter, in, true, nil, fn)
+		if err != nil {
+			return fmt.Errorf("scan the log: %w", err)
+		}
+		if atEnd {
+			return nil
+		}
+	}
+}
+
+// walk decodes the records after position after and up to last that pass
+// the filter, and hands each to fn, while more (nil: always) allows and for
+// at most scanChunk records, with one iterator. Each event's data is lent
+// (see Scan) or copied. It returns the last position scanned and whether it
+// reached last.
+func (s *Store) walk(after, last eventstore.Position, f *eventstore.Filter, in interner, lend bool,
+	more func() bool, fn func(*eventstore.RecordedEvent) error) (eventstore.Position, bool, error) {
 	if after >= last {
-		return dst, after, true, nil
+		return after, true, nil
 	}
 	atEnd := false
 	err := s.view(func() (err error) {
@@ -170,23 +207,25 @@ func (s *Store) scan(dst []eventstore.RecordedEvent, after eventstore.Position, 
 				atEnd = true
 				return it.Error()
 			}
-			if len(dst) >= max || scanned >= scanChunk {
+			if more != nil && !more() || scanned >= scanChunk {
 				return nil
 			}
 			pos, err := u64(it.Key()[1:])
 			if err != nil {
 				return fmt.Errorf("log key: %w", err)
 			}
-			ev, ok, err := decodeRecord(it.Value(), pos, f, in)
+			ev, ok, err := decodeRecordData(it.Value(), pos, f, in, lend)
 			if err != nil {
 				return err
 			}
 			if ok {
-				dst = append(dst, ev)
+				if err := fn(&ev); err != nil {
+					return err
+				}
 			}
 			after = pos
 			valid = it.Next()
 		}
 	})
-	return dst, after, atEnd, err
+	return after, atEnd, err
 }

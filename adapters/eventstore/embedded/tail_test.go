@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -171,7 +172,7 @@ func scanAll(t *testing.T, s *Store, f eventstore.Filter) []eventstore.RecordedE
 	var events []eventstore.RecordedEvent
 	for after, atEnd := eventstore.Position(0), false; !atEnd; {
 		var err error
-		events, after, atEnd, err = s.scan(events, after, &f, 1000, nil)
+		events, after, atEnd, err = s.scan(events, after, &f, len(events)+1000, nil)
 		if err != nil {
 			t.Fatalf("scan: %v", err)
 		}
@@ -203,5 +204,57 @@ func TestReadAllFromTheTailIsTheLog(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("read after %d: %d events, want %d (or they differ)", after, len(got), len(want))
 		}
+	}
+}
+
+// Scan lends, past a chunk's worth of records and up to its bound, the
+// events ReadAll gives; an error of its function stops it.
+func TestScanLendsWhatReadAllGives(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	ctx := t.Context()
+	const n = scanChunk + 100
+	var batch []eventstore.StreamAppend
+	for i := range n {
+		batch = append(batch, eventstore.StreamAppend{Stream: fmt.Sprintf("person-%d", i%4), Expected: eventstore.Any,
+			Events: []eventstore.Event{testEvent(i)}})
+		if len(batch) == 1000 || i == n-1 {
+			if _, err := s.AppendMany(ctx, batch); err != nil {
+				t.Fatalf("append: %v", err)
+			}
+			batch = nil
+		}
+	}
+	f := eventstore.Filter{StreamPrefixes: []string{"person-1", "person-3"}}
+	for _, bound := range []struct{ after, upTo eventstore.Position }{{0, n}, {7, n - 3}, {0, n + 10}, {n, n}} {
+		var want []eventstore.RecordedEvent
+		for _, ev := range scanAll(t, s, f) {
+			if ev.Position > bound.after && ev.Position <= bound.upTo {
+				want = append(want, ev)
+			}
+		}
+		var got []eventstore.RecordedEvent
+		err := s.Scan(ctx, bound.after, bound.upTo, f, func(ev *eventstore.RecordedEvent) error {
+			kept := *ev
+			kept.Data = bytes.Clone(ev.Data)
+			got = append(got, kept)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("scan: %v", err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("scan after %d up to %d: %d events, want %d (or they differ)", bound.after, bound.upTo, len(got), len(want))
+		}
+	}
+	stop := errors.New("stop")
+	seen := 0
+	err := s.Scan(ctx, 0, n, eventstore.Filter{}, func(*eventstore.RecordedEvent) error {
+		if seen++; seen == 10 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || seen != 10 {
+		t.Errorf("scan stopped by its function after %d events: %v", seen, err)
 	}
 }
