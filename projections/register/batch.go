@@ -21,6 +21,11 @@ type batch struct {
 	standings kv
 	held      kv
 	rows      map[string]*row
+	// reuse: persons copies what Put is given (packedRows), so the rows
+	// are encoded into buf, one buffer for all; bbolt keeps each slice
+	// until the commit, so a file's rows each have their own.
+	reuse bool
+	buf   []byte
 }
 
 // kv is what the fold needs of a bucket: bbolt's, or a map (memKV) for a
@@ -106,8 +111,14 @@ func (b *batch) flush() error {
 		if !r.dirty {
 			continue
 		}
-		// A slice of its own: bbolt keeps it until the commit.
-		if err := b.persons.Put([]byte(id), appendPacked(nil, &r.facts)); err != nil {
+		var packed []byte
+		if b.reuse {
+			b.buf = appendPacked(b.buf[:0], &r.facts)
+			packed = b.buf
+		} else {
+			packed = appendPacked(nil, &r.facts)
+		}
+		if err := b.persons.Put([]byte(id), packed); err != nil {
 			return fmt.Errorf("write person %s: %w", id, err)
 		}
 		r.dirty = false

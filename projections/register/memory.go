@@ -29,6 +29,7 @@ func NewMemory() *Memory {
 		held:    newMemKV(len(uuid.UUID{})),
 		persons: newPackedRows(),
 		rows:    map[string]*row{},
+		reuse:   true,
 	}}
 }
 
