@@ -201,6 +201,9 @@ func (s *Store) walk(after, last eventstore.Position, f *eventstore.Filter, in i
 			return err
 		}
 		defer func() { err = errors.Join(err, it.Close()) }()
+		// One event for the walk: fn is lent its address, which would
+		// otherwise move a fresh one to the heap for every record.
+		var ev eventstore.RecordedEvent
 		valid := it.First()
 		for scanned := 0; ; scanned++ {
 			if !valid {
@@ -214,7 +217,8 @@ func (s *Store) walk(after, last eventstore.Position, f *eventstore.Filter, in i
 			if err != nil {
 				return fmt.Errorf("log key: %w", err)
 			}
-			ev, ok, err := decodeRecordData(it.Value(), pos, f, in, lend)
+			var ok bool
+			ev, ok, err = decodeRecordData(it.Value(), pos, f, in, lend)
 			if err != nil {
 				return err
 			}

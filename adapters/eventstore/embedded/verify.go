@@ -894,11 +894,12 @@ func (v *verifier) each(prefix byte, hs *hasher, fn func(key []byte, value func(
 		return err
 	}
 	defer func() { err = errors.Join(err, it.Close()) }()
+	value := it.ValueAndErr // bound once: a method value made per key is an allocation
 	for valid := it.First(); valid; valid = it.Next() {
 		if err := v.tick(hs); err != nil {
 			return err
 		}
-		if err := fn(it.Key(), it.ValueAndErr); err != nil {
+		if err := fn(it.Key(), value); err != nil {
 			return err
 		}
 	}
