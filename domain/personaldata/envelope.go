@@ -273,6 +273,21 @@ func Unseal(data []byte, keyOf func(owner string) (Key, error)) ([]byte, error) 
 	if !Contains(data) {
 		return data, nil
 	}
+	return unseal(data, keyOf)
+}
+
+// UnsealCopy is Unseal into bytes of its own whatever data holds, for a
+// reader that is only lent data: an opened payload is a new buffer
+// already, one without an envelope is copied.
+func UnsealCopy(data []byte, keyOf func(owner string) (Key, error)) ([]byte, error) {
+	if !Contains(data) {
+		return bytes.Clone(data), nil
+	}
+	return unseal(data, keyOf)
+}
+
+// unseal opens data that holds an envelope into a new buffer.
+func unseal(data []byte, keyOf func(owner string) (Key, error)) ([]byte, error) {
 	out := make([]byte, 0, len(data))
 	from := 0
 	var keys ownerKeys

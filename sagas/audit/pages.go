@@ -129,6 +129,9 @@ func (v *verifier) loadPage(ctx context.Context, k uint64) loaded {
 	size := eventstore.Position(v.cfg.Page)
 	after := eventstore.Position(k) * size
 	end := min(after+size, v.last)
+	if l, ok := v.src.store.(lender); ok {
+		return v.loadLent(ctx, l, after, end)
+	}
 	evs, err := v.src.store.ReadAll(ctx, after, eventstore.Filter{}, v.cfg.Page)
 	if err != nil {
 		return loaded{err: fmt.Errorf("read the log: %w", err)}
@@ -151,6 +154,36 @@ func (v *verifier) loadPage(ctx context.Context, k uint64) loaded {
 			e.Data = data
 		}
 		v.decode(e, &p.decoded[i])
+	}
+	return p
+}
+
+// loadLent is loadPage from a store that lends its events: each event's
+// data is copied once, by opening it (most events hold personal fields),
+// where a page read copies it and opening copies it again.
+func (v *verifier) loadLent(ctx context.Context, l lender, after, end eventstore.Position) loaded {
+	p := loaded{events: make([]eventstore.RecordedEvent, 0, end-after)}
+	var opening error // worded as the decorator words it
+	err := l.Scan(ctx, after, end, eventstore.Filter{}, func(e *eventstore.RecordedEvent) error {
+		data, err := v.src.own(e.Data)
+		if err != nil {
+			opening = fmt.Errorf("read the log: open event %s at position %d: %w", e.ID, e.Position, err)
+			return opening
+		}
+		kept := *e
+		kept.Data = data
+		p.events = append(p.events, kept)
+		return nil
+	})
+	switch {
+	case opening != nil:
+		return loaded{err: opening}
+	case err != nil:
+		return loaded{err: fmt.Errorf("read the log: %w", err)}
+	}
+	p.decoded = make([]decoded, len(p.events))
+	for i := range p.events {
+		v.decode(&p.events[i], &p.decoded[i])
 	}
 	return p
 }
