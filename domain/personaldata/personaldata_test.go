@@ -90,6 +90,20 @@ func TestUnsealSplicesEveryEnvelope(t *testing.T) {
 	if out, _ := personaldata.Unseal(plain, nil); &out[0] != &plain[0] {
 		t.Fatal("data without an envelope was copied")
 	}
+
+	// UnsealCopy gives the same bytes, never in data's own.
+	for _, in := range [][]byte{data, plain} {
+		lent := bytes.Clone(in)
+		want, _ := personaldata.Unseal(bytes.Clone(in), func(o string) (personaldata.Key, error) { return keys[o], nil })
+		got, err := personaldata.UnsealCopy(lent, func(o string) (personaldata.Key, error) { return keys[o], nil })
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("UnsealCopy gave %s (%v), want %s", got, err, want)
+		}
+		clear(lent)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("UnsealCopy's result changed with the data it was lent: %s", got)
+		}
+	}
 }
 
 func TestTransformFollowsTheTable(t *testing.T) {
