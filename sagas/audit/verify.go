@@ -316,9 +316,9 @@ func (v *verifier) read(ctx context.Context, store eventstore.Store, filter even
 }
 
 // lender is a store that lends each event it reads to a function rather
-// than copy it into a page (adapters/eventstore/embedded): the plan reads
-// every situation's events and keeps little of each, and copying their
-// payloads was most of its CPU.
+// than copy it into a page (adapters/eventstore/embedded): the plan keeps
+// little of each event (copying the payloads was most of its CPU), and the
+// replay's readers open each into a buffer of their own.
 type lender interface {
 	Scan(ctx context.Context, after, upTo eventstore.Position, filter eventstore.Filter, fn func(*eventstore.RecordedEvent) error) error
 }

@@ -58,7 +58,10 @@ func (c *Calendar) sweep(ctx context.Context, now time.Time) error {
 	)
 	flush := func() error {
 		if err := c.appendAll(ctx, batch, nil); err != nil {
-			return fmt.Errorf("sweep %s to %s: %w", days[0], days[len(days)-1], err)
+			if len(days) > 1 {
+				return fmt.Errorf("sweep %s to %s: %w", days[0], days[len(days)-1], err)
+			}
+			return fmt.Errorf("sweep %s: %w", days[0], err)
 		}
 		for _, d := range days {
 			if complete(d, now) {

@@ -160,7 +160,9 @@ func (s *Store) scan(dst []eventstore.RecordedEvent, after eventstore.Position, 
 // upTo that passes the filter. The event is lent: its data is the store's
 // own bytes, valid only until fn returns, and fn copies what it keeps. A
 // reader of the whole log that keeps little of each event (audit verify's
-// plan) is spared a copy of every payload.
+// plan), or that makes a copy of its own anyway (its readers, which open
+// the personal fields into a new buffer), is spared a copy of every
+// payload.
 func (s *Store) Scan(ctx context.Context, after, upTo eventstore.Position, filter eventstore.Filter, fn func(*eventstore.RecordedEvent) error) error {
 	in := interner{}
 	for {
