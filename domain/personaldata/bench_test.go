@@ -1,10 +1,15 @@
 package personaldata_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	mrand "math/rand/v2"
+	"strconv"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"lifesituations/domain/personaldata"
 )
@@ -182,4 +187,25 @@ func BenchmarkOnePassStepDecided(b *testing.B) {
 }
 func BenchmarkOnePassSituationOpened(b *testing.B) {
 	benchOnePass(b, "situation.opened", situationOpened())
+}
+
+// BenchmarkKeyTableKey looks up keys at random in a table of a million
+// persons, as a verification or the key store's cache does.
+func BenchmarkKeyTableKey(b *testing.B) {
+	const n = 1_000_000
+	tab := personaldata.NewKeyTable()
+	persons := make([]string, n)
+	secret := bytes.Repeat([]byte{7}, personaldata.KeySize)
+	for i := range persons {
+		persons[i] = uuid.NewSHA1(uuid.NameSpaceOID, []byte(strconv.Itoa(i))).String()
+		if err := tab.Add(persons[i], personaldata.Key{Secret: secret}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	for b.Loop() {
+		if _, ok := tab.Key(persons[rng.IntN(n)]); !ok {
+			b.Fatal("not held")
+		}
+	}
 }
