@@ -65,7 +65,10 @@ func pebbleOptions(lock *pebble.Lock, cache *pebble.Cache) *pebble.Options {
 		// at three times that, not earlier.
 		L0CompactionThreshold: 12,
 		L0StopWritesThreshold: 36,
-		LBaseMaxBytes:         256 << 20,
+		// A base level of 512 MiB, not 256: those compactions into it
+		// then move less on down (1.4 against 1.9 GB written over the
+		// same run, 3.5% less CPU again, docs/performance.md).
+		LBaseMaxBytes: 512 << 20,
 		// Two cores are shared with the appenders: one compaction at a time.
 		MaxConcurrentCompactions: func() int { return 1 },
 		Levels:                   make([]pebble.LevelOptions, 7),
