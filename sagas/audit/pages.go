@@ -129,12 +129,31 @@ func (v *verifier) loadPage(ctx context.Context, k uint64) loaded {
 	size := eventstore.Position(v.cfg.Page)
 	after := eventstore.Position(k) * size
 	end := min(after+size, v.last)
+	var (
+		evs []eventstore.RecordedEvent
+		err error
+	)
 	if l, ok := v.src.store.(lender); ok {
-		return v.loadLent(ctx, l, after, end)
+		evs, err = v.readLent(ctx, l, after, end)
+	} else {
+		evs, err = v.readPage(ctx, after, end)
 	}
+	if err != nil {
+		return loaded{err: err}
+	}
+	p := loaded{events: evs, decoded: make([]decoded, len(evs))}
+	for i := range evs {
+		v.decode(&evs[i], &p.decoded[i])
+	}
+	return p
+}
+
+// readPage reads the events after position after up to end, and opens
+// them.
+func (v *verifier) readPage(ctx context.Context, after, end eventstore.Position) ([]eventstore.RecordedEvent, error) {
 	evs, err := v.src.store.ReadAll(ctx, after, eventstore.Filter{}, v.cfg.Page)
 	if err != nil {
-		return loaded{err: fmt.Errorf("read the log: %w", err)}
+		return nil, fmt.Errorf("read the log: %w", err)
 	}
 	for i, e := range evs {
 		if e.Position > end {
@@ -142,50 +161,45 @@ func (v *verifier) loadPage(ctx context.Context, k uint64) loaded {
 			break
 		}
 	}
-	p := loaded{events: evs, decoded: make([]decoded, len(evs))}
 	for i := range evs {
 		e := &evs[i]
-		if v.src.keyOf != nil {
-			data, err := v.src.open(e.Data)
-			if err != nil {
-				// The first of the page, as the decorator.
-				return loaded{err: fmt.Errorf("read the log: open event %s at position %d: %w", e.ID, e.Position, err)}
-			}
-			e.Data = data
+		if e.Data, err = v.src.open(e.Data); err != nil {
+			return nil, openError(e, err) // the first of the page, as the decorator
 		}
-		v.decode(e, &p.decoded[i])
 	}
-	return p
+	return evs, nil
 }
 
-// loadLent is loadPage from a store that lends its events: each event's
+// readLent is readPage from a store that lends its events: each event's
 // data is copied once, by opening it (most events hold personal fields),
 // where a page read copies it and opening copies it again.
-func (v *verifier) loadLent(ctx context.Context, l lender, after, end eventstore.Position) loaded {
-	p := loaded{events: make([]eventstore.RecordedEvent, 0, end-after)}
-	var opening error // worded as the decorator words it
+func (v *verifier) readLent(ctx context.Context, l lender, after, end eventstore.Position) ([]eventstore.RecordedEvent, error) {
+	evs := make([]eventstore.RecordedEvent, 0, end-after)
+	var opening error // kept apart from the scan's errors, worded as the decorator words it
 	err := l.Scan(ctx, after, end, eventstore.Filter{}, func(e *eventstore.RecordedEvent) error {
 		data, err := v.src.own(e.Data)
 		if err != nil {
-			opening = fmt.Errorf("read the log: open event %s at position %d: %w", e.ID, e.Position, err)
+			opening = openError(e, err)
 			return opening
 		}
 		kept := *e
 		kept.Data = data
-		p.events = append(p.events, kept)
+		evs = append(evs, kept)
 		return nil
 	})
 	switch {
 	case opening != nil:
-		return loaded{err: opening}
+		return nil, opening
 	case err != nil:
-		return loaded{err: fmt.Errorf("read the log: %w", err)}
+		return nil, fmt.Errorf("read the log: %w", err)
 	}
-	p.decoded = make([]decoded, len(p.events))
-	for i := range p.events {
-		v.decode(&p.events[i], &p.decoded[i])
-	}
-	return p
+	return evs, nil
+}
+
+// openError is a failure to open an event's personal fields, worded as
+// the sealing decorator words it.
+func openError(e *eventstore.RecordedEvent, err error) error {
+	return fmt.Errorf("read the log: open event %s at position %d: %w", e.ID, e.Position, err)
 }
 
 // decode decodes the event's data for the register's fold, and an opening
