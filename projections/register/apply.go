@@ -61,7 +61,7 @@ func applyTo(db *bolt.DB, events []eventstore.RecordedEvent) (eventstore.Positio
 // apply folds one event, with its data decoded ahead (Decode), or the
 // zero Decoded to decode it here; events that change no fact are skipped.
 func (b *batch) apply(e eventstore.RecordedEvent, d Decoded) error {
-	if d == (Decoded{}) {
+	if !d.tried {
 		d = Decode(&e)
 	}
 	if done, err := b.applyDecoded(d); done {

@@ -29,6 +29,9 @@ import (
 // fold (Decode): a replay's readers decode on every core, where the fold
 // runs on one. The zero Decoded leaves the decoding to the fold.
 type Decoded struct {
+	// tried: Decode ran, whatever it found, so the fold need not run it
+	// again on an event it gave up on or does not decode.
+	tried      bool
 	registered *lifeevent.PersonRegisteredData
 	born       *lifeevent.BirthRegisteredData
 	step       *stepDecided
@@ -38,7 +41,7 @@ type Decoded struct {
 // here; the zero Decoded for any other event, or where the fast decoding
 // gives up (the fold then decodes it with encoding/json).
 func Decode(e *eventstore.RecordedEvent) Decoded {
-	var d Decoded
+	d := Decoded{tried: true}
 	var ok bool
 	switch {
 	case e.Type == string(lifeevent.PersonRegistered) && strings.HasPrefix(e.Stream, lifeevent.StreamPrefix):

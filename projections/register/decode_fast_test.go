@@ -143,7 +143,7 @@ func TestApplyFoldsTheDataDecodedAhead(t *testing.T) {
 	x, y := uuid.New(), uuid.New()
 	ex, ey := event(x, "Petrova"), event(y, "Ivanova")
 	dx := Decode(&ex)
-	if dx == (Decoded{}) {
+	if dx.registered == nil {
 		t.Fatal("Decode gives nothing for a person.registered as registries write it")
 	}
 	m := NewMemory()
