@@ -79,14 +79,15 @@ func (c *Calendar) sweep(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		if checkpoint && complete(d, now) {
+		done := complete(d, now)
+		if checkpoint && done {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
 		batch = append(batch, events...)
 		days = append(days, d)
-		if complete(d, now) {
+		if done {
 			s, err := swept(Swept{Date: d.String(), RegistrationsAfter: c.regAfter}, midnight(d, lastZone))
 			if err != nil {
 				return err

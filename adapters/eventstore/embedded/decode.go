@@ -131,10 +131,11 @@ func decodeRecordData(b []byte, pos eventstore.Position, f *eventstore.Filter, i
 	ev.Type = in.get(typ)
 	ev.SchemaVersion = int(d.varint())
 	md := decoder{b: d.bytes()}
-	if data := d.bytes(); len(data) > 0 && lend {
+	if data := d.bytes(); len(data) > 0 {
+		if !lend {
+			data = append([]byte(nil), data...)
+		}
 		ev.Data = data
-	} else if len(data) > 0 {
-		ev.Data = append([]byte(nil), data...)
 	}
 	if d.err != nil {
 		return eventstore.RecordedEvent{}, false, fmt.Errorf("position %d: %w", pos, d.err)
