@@ -61,6 +61,14 @@ func TestBenchPopulationSmall(t *testing.T) {
 	if n := number(`with \d+ drafts and (\d+) grants`); n == 0 {
 		t.Error("no grant in the cabinets")
 	}
+	// What ran behind each timed phase, the store's part read below its
+	// sealing.
+	behind := regexp.MustCompile(`\d+ collection\(s\) \([\d.]+s of the collector's CPU\), \d+ flush\(es\) of the store \([\d.]+s\), \d+ compaction\(s\) \([\d.]+s, \d+ MiB written\), (no write stall|\d+ write stall)`)
+	for _, phase := range []string{"behind it, until the last was visible: ", "behind it, from the first request to the last visible: "} {
+		if !regexp.MustCompile(regexp.QuoteMeta(phase) + behind.String()).MatchString(report) {
+			t.Errorf("the report does not say what ran %q", phase)
+		}
+	}
 	for _, want := range []string{"machine: nproc ", "calendar day sweep", "202 to the situation visible in the cabinet: p50 ", "of which 202 to its situation.opened in the log p50 ", "memory: peak RSS (VmHWM) ", "burst: 200 life events"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("the report has no %q", want)

@@ -172,6 +172,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if b, ok := backgroundOf(store); ok {
+		metrics.MustRegister(b.Collectors()...)
+	}
 
 	role := cfg.role.value
 	ingests := role == roleAll || role == roleIngest
@@ -387,6 +390,28 @@ func openStore(ctx context.Context, cfg serveConfig, clk clock.Clock, log *slog.
 		return nil, fmt.Errorf("open the embedded store in %s: %w", cfg.data, err)
 	}
 	return sealStore(s, cfg.data)
+}
+
+// backgroundWork is a store that tells what it does behind its appends
+// (the embedded store's flushes and compactions).
+type backgroundWork interface {
+	Background() embedded.Background
+	Collectors() []prometheus.Collector
+}
+
+// backgroundOf finds the store below its decorators that tells its
+// background work.
+func backgroundOf(s eventstore.Store) (backgroundWork, bool) {
+	for {
+		if b, ok := s.(backgroundWork); ok {
+			return b, true
+		}
+		inner, ok := s.(interface{ Inner() eventstore.Store })
+		if !ok {
+			return nil, false
+		}
+		s = inner.Inner()
+	}
 }
 
 // esdbOpenTimeout bounds connecting to EventStoreDB and reading its log's

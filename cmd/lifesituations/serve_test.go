@@ -180,6 +180,10 @@ func TestServeOperationsAndIngest(t *testing.T) {
 		"lifesituations_ingest_events_duplicate_total 1",
 		"lifesituations_ingest_append_seconds_bucket",
 		"process_resident_memory_bytes",
+		// The embedded store's background work, below its sealing.
+		"lifesituations_store_flushes_total",
+		"lifesituations_store_compaction_seconds_total",
+		"lifesituations_store_write_stalls_total",
 	} {
 		if !strings.Contains(string(r.body), want) {
 			t.Errorf("metrics lack %q", want)

@@ -46,11 +46,13 @@ var comparer = func() *pebble.Comparer {
 	return &c
 }()
 
-func pebbleOptions(lock *pebble.Lock, cache *pebble.Cache) *pebble.Options {
+func pebbleOptions(lock *pebble.Lock, cache *pebble.Cache, background *backgroundCounters) *pebble.Options {
+	listener := eventListener()
+	background.listen(listener)
 	opts := &pebble.Options{
 		Comparer:                    comparer,
 		Logger:                      quietLogger{},
-		EventListener:               eventListener(),
+		EventListener:               listener,
 		Cache:                       cache,
 		Lock:                        lock,
 		FormatMajorVersion:          pebble.FormatNewest,
@@ -92,6 +94,8 @@ type engine struct {
 	db       *pebble.DB
 	lock     *pebble.Lock
 	readOnly bool
+	// background counts Pebble's flushes and compactions.
+	background *backgroundCounters
 }
 
 // openEngine opens the database in dir/FileName, creating it unless
@@ -117,7 +121,8 @@ func openEngine(dir string, cfg config) (*engine, error) {
 	cache := pebble.NewCache(blockCache)
 	// The database holds its own reference.
 	defer cache.Unref()
-	opts := pebbleOptions(lock, cache)
+	background := &backgroundCounters{}
+	opts := pebbleOptions(lock, cache, background)
 	// Read only, Pebble neither flushes what it replays of its write-ahead
 	// log nor compacts: a store a server has just left would otherwise
 	// be compacted while an auditor reads it (5% of a verification's CPU).
@@ -130,7 +135,7 @@ func openEngine(dir string, cfg config) (*engine, error) {
 		_ = lock.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &engine{db: db, lock: lock, readOnly: readOnly}, nil
+	return &engine{db: db, lock: lock, readOnly: readOnly, background: background}, nil
 }
 
 // lockDir takes the directory lock, retrying until timeout: Pebble fails at

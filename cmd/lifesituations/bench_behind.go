@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"runtime/metrics"
+	"strings"
+
+	"lifesituations/adapters/eventstore/embedded"
+	"lifesituations/domain/eventstore"
+)
+
+// behind is the work a process did behind its requests up to a moment: the
+// collector's cycles and CPU, and the embedded store's flushes and
+// compactions. Each of them keeps a core busy for a tenth of a second to
+// two seconds; on two cores that is where the tail of a latency goes, so a
+// benchmark reports what happened during a phase beside its figures.
+type behind struct {
+	gcCycles uint64
+	gcCPU    float64 // seconds
+	store    embedded.Background
+	hasStore bool
+}
+
+var behindSamples = []string{"/gc/cycles/total:gc-cycles", "/cpu/classes/gc/total:cpu-seconds"}
+
+// behindNow reads the work done so far behind store's appends and in this
+// process's collector.
+func behindNow(store eventstore.Store) behind {
+	s := make([]metrics.Sample, len(behindSamples))
+	for i, name := range behindSamples {
+		s[i].Name = name
+	}
+	metrics.Read(s)
+	var b behind
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		b.gcCycles = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindFloat64 {
+		b.gcCPU = s[1].Value.Float64()
+	}
+	if w, ok := backgroundOf(store); ok {
+		b.store, b.hasStore = w.Background(), true
+	}
+	return b
+}
+
+// since words the work done between an earlier reading and b.
+func (b behind) since(earlier behind) string {
+	var parts []string
+	parts = append(parts, fmt.Sprintf("%d collection(s) (%.2fs of the collector's CPU)", b.gcCycles-earlier.gcCycles, b.gcCPU-earlier.gcCPU))
+	if b.hasStore {
+		d := b.store.Sub(earlier.store)
+		parts = append(parts, fmt.Sprintf("%d flush(es) of the store (%.2fs)", d.Flushes, d.FlushTime.Seconds()),
+			fmt.Sprintf("%d compaction(s) (%.2fs, %d MiB written)", d.Compactions, d.CompactionTime.Seconds(), d.CompactedBytes>>20))
+		if d.WriteStalls > 0 {
+			parts = append(parts, fmt.Sprintf("%d write stall(s) (%.2fs)", d.WriteStalls, d.StallTime.Seconds()))
+		} else {
+			parts = append(parts, "no write stall")
+		}
+	}
+	return strings.Join(parts, ", ")
+}
