@@ -800,8 +800,8 @@ func (b *popBench) latencyPhase(ctx context.Context) error {
 	}
 	fmt.Fprintf(b.out, ";\n  of which 202 to its situation.opened in the log %s, and from there to the cabinet %s;\n",
 		popPercentiles(deciding), popPercentiles(folding))
-	// The tail of the latency is mostly this work, which takes a core of
-	// two while it runs (docs/performance.md).
+	// The slow requests of the tail come while this work runs, each piece
+	// of it taking a core of two (docs/performance.md).
 	fmt.Fprintf(b.out, "  behind it, from the first request to the last visible: %s\n", work)
 	b.mark("latency")
 	return nil

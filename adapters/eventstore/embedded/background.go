@@ -21,8 +21,9 @@ type Background struct {
 	CompactionTime time.Duration
 	// CompactedBytes is what compactions wrote.
 	CompactedBytes uint64
-	WriteStalls    uint64
-	StallTime      time.Duration
+	// WriteStalls and StallTime count a stall once it is over.
+	WriteStalls uint64
+	StallTime   time.Duration
 }
 
 // Sub is the work done between an earlier reading and b.
