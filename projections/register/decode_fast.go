@@ -38,8 +38,9 @@ type Decoded struct {
 }
 
 // Decode decodes e's data in one pass when it is of the kinds decoded
-// here; the zero Decoded for any other event, or where the fast decoding
-// gives up (the fold then decodes it with encoding/json).
+// here; for any other event, or where the fast decoding gives up, a
+// Decoded holding no data, which tells the fold to decode it with
+// encoding/json without running Decode again.
 func Decode(e *eventstore.RecordedEvent) Decoded {
 	d := Decoded{tried: true}
 	var ok bool
