@@ -62,6 +62,7 @@ type popBenchConfig struct {
 	persons, days, rate, burst, partitions int
 	latency                                time.Duration
 	data, cpuprofile, profileFrom, start   string
+	heapprofile                            string
 	seed                                   uint64
 }
 
@@ -77,6 +78,7 @@ func parsePopulationBench(args []string, stderr io.Writer) (popBenchConfig, erro
 	fs.StringVar(&cfg.data, "data", "", "fresh data directory to run in, kept after (default: a temporary directory, removed after)")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to this file, from --profile-from to the end")
 	fs.StringVar(&cfg.profileFrom, "profile-from", "start", "phase the CPU profile starts with: start, year, burst or latency")
+	fs.StringVar(&cfg.heapprofile, "heapprofile", "", "write a profile of the live heap to this file after the last phase")
 	fs.StringVar(&cfg.start, "start", "2026-01-01", "first simulated day")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the population")
 	if err := parseWithEnv(fs, args); err != nil {
@@ -147,6 +149,24 @@ func (b *popBench) profile(phase string) error {
 	}
 	b.profiling = f
 	return nil
+}
+
+// writeHeapProfile writes what the heap holds after the last phase, once
+// collected: what every collection of the core has to mark.
+func (b *popBench) writeHeapProfile() error {
+	if b.cfg.heapprofile == "" {
+		return nil
+	}
+	runtime.GC()
+	f, err := os.Create(b.cfg.heapprofile)
+	if err != nil {
+		return fmt.Errorf("bench population: --heapprofile: %w", err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("bench population: --heapprofile: %w", err)
+	}
+	return f.Close()
 }
 
 func (b *popBench) stopProfile() {
@@ -268,6 +288,9 @@ func (b *popBench) run(ctx context.Context) error {
 		if err := b.latencyPhase(ctx); err != nil {
 			return err
 		}
+	}
+	if err := b.writeHeapProfile(); err != nil {
+		return err
 	}
 	if err := b.checkCabinets(ctx); err != nil {
 		return err

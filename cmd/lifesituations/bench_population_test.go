@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"os"
@@ -23,8 +24,9 @@ func TestBenchPopulationSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
+	heap := filepath.Join(t.TempDir(), "heap.prof")
 	args := []string{"population", "--persons", "2000", "--days", "30", "--burst", "200",
-		"--rate", "100", "--latency", "1s", "--data", t.TempDir()}
+		"--rate", "100", "--latency", "1s", "--data", t.TempDir(), "--heapprofile", heap}
 	if err := bench(ctx, args, &out, io.Discard); err != nil {
 		t.Fatalf("bench population: %v\n%s", err, out.String())
 	}
@@ -68,6 +70,15 @@ func TestBenchPopulationSmall(t *testing.T) {
 		if !regexp.MustCompile(regexp.QuoteMeta(phase) + behind.String()).MatchString(report) {
 			t.Errorf("the report does not say what ran %q", phase)
 		}
+	}
+	// The live heap's profile, as pprof reads it: gzipped, naming what it
+	// samples.
+	if raw, err := os.ReadFile(heap); err != nil {
+		t.Errorf("no heap profile: %v", err)
+	} else if zr, err := gzip.NewReader(bytes.NewReader(raw)); err != nil {
+		t.Errorf("the heap profile is not gzipped: %v", err)
+	} else if prof, err := io.ReadAll(zr); err != nil || !bytes.Contains(prof, []byte("inuse_space")) {
+		t.Errorf("the heap profile samples no inuse_space (%d bytes, %v)", len(prof), err)
 	}
 	for _, want := range []string{"machine: nproc ", "calendar day sweep", "202 to the situation visible in the cabinet: p50 ", "of which 202 to its situation.opened in the log p50 ", "memory: peak RSS (VmHWM) ", "burst: 200 life events"} {
 		if !strings.Contains(report, want) {
