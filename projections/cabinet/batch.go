@@ -113,7 +113,7 @@ func (b *batch) write(f *folded) error {
 		return err
 	}
 	for _, p := range row.Viewers {
-		if err := putKey(b.tx.Bucket(bucketPersonSituations), indexKey(p, row.OpenedAt, f.id)); err != nil {
+		if err := putKey(b.tx.Bucket(bucketPeople), indexKey(p, kindSituation, row.OpenedAt, f.id)); err != nil {
 			return err
 		}
 	}
@@ -122,7 +122,7 @@ func (b *batch) write(f *folded) error {
 			return err
 		}
 		for _, p := range people(d.Applicant, d.Beneficiary) {
-			if err := putKey(b.tx.Bucket(bucketPersonDrafts), indexKey(p, d.CreatedAt, d.ID)); err != nil {
+			if err := putKey(b.tx.Bucket(bucketPeople), indexKey(p, kindDraft, d.CreatedAt, d.ID)); err != nil {
 				return err
 			}
 		}
@@ -132,7 +132,7 @@ func (b *batch) write(f *folded) error {
 			return err
 		}
 		for _, p := range people(g.Applicant, g.Beneficiary) {
-			if err := putKey(b.tx.Bucket(bucketPersonGrants), indexKey(p, g.GrantedAt, g.ID)); err != nil {
+			if err := putKey(b.tx.Bucket(bucketPeople), indexKey(p, kindGrant, g.GrantedAt, g.ID)); err != nil {
 				return err
 			}
 		}

@@ -17,37 +17,63 @@ var (
 	bucketSituations = []byte("situations")
 	bucketDrafts     = []byte("drafts")
 	bucketGrants     = []byte("grants")
-	// Per-person indexes: person 0x00 time id -> present. Keys sort by time
-	// then id, which is the order of the lists.
-	bucketPersonDrafts     = []byte("person_drafts")
-	bucketPersonGrants     = []byte("person_grants")
-	bucketPersonSituations = []byte("person_situations")
-	// notifications: person 0x00 time position seq -> Notification.
-	bucketNotifications = []byte("notifications")
+	// people: everything listed per person, under person 0x00 kind:
+	// their drafts, grants and situations (kind time id -> present; keys
+	// sort by time then id, which is the order of the lists) and their
+	// notifications (kind time position seq -> Notification). One bucket
+	// keeps a person's entries side by side: a situation's step dirties a
+	// page or two per person it concerns, where a bucket per list dirtied
+	// one in each list (random persons leave no two entries on a page).
+	bucketPeople = []byte("people")
 
 	allBuckets = [][]byte{
-		bucketMeta, bucketLogs, bucketSituations, bucketDrafts, bucketGrants,
-		bucketPersonDrafts, bucketPersonGrants, bucketPersonSituations, bucketNotifications,
+		bucketMeta, bucketLogs, bucketSituations, bucketDrafts, bucketGrants, bucketPeople,
 	}
+	// formerBuckets are those of earlier layouts, dropped when a file of
+	// one is folded again (see layout).
+	formerBuckets = [][]byte{
+		[]byte("person_drafts"), []byte("person_grants"), []byte("person_situations"), []byte("notifications"),
+	}
+)
+
+// layout is the version of the file's keys, in its meta bucket: a file of
+// another (or of none: the first layout kept a bucket per list) is emptied
+// and folded again from the log, which is what it is derived from.
+const layout = "2"
+
+var keyLayout = []byte("layout")
+
+// Kinds of the people bucket's entries.
+const (
+	kindDraft        byte = 'd'
+	kindGrant        byte = 'g'
+	kindNotification byte = 'n'
+	kindSituation    byte = 's'
 )
 
 // idLen is the length of the id ending every index key.
 const idLen = 16
 
-func personPrefix(person string) []byte {
-	return append([]byte(person), 0)
+// personPrefix starts every entry of person's of that kind.
+func personPrefix(person string, kind byte) []byte {
+	return append([]byte(person), 0, kind)
 }
 
-// indexKey is person 0x00 time id: a person's rows in time order.
-func indexKey(person string, at time.Time, id uuid.UUID) []byte {
-	k := appendTime(personPrefix(person), at)
-	return append(k, id[:]...)
+// indexKey is person 0x00 kind time id: a person's rows of a kind in time
+// order.
+func indexKey(person string, kind byte, at time.Time, id uuid.UUID) []byte {
+	return timeIDKey(personPrefix(person, kind), at, id)
 }
 
-// notificationKey is person 0x00 time position seq: a person's
+// timeIDKey appends time then id to prefix: the order of the lists.
+func timeIDKey(prefix []byte, at time.Time, id uuid.UUID) []byte {
+	return append(appendTime(prefix, at), id[:]...)
+}
+
+// notificationKey is person 0x00 kind time position seq: a person's
 // notifications in time order, then log order.
 func notificationKey(person string, at time.Time, pos uint64, seq int) []byte {
-	k := appendTime(personPrefix(person), at)
+	k := appendTime(personPrefix(person, kindNotification), at)
 	k = binary.BigEndian.AppendUint64(k, pos)
 	return binary.BigEndian.AppendUint16(k, uint16(seq))
 }

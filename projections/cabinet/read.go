@@ -16,7 +16,7 @@ func (c *Cabinet) Drafts(person string) ([]Draft, error) {
 	out := []Draft{}
 	err := c.file.View(func(tx *bolt.Tx) error {
 		rows := tx.Bucket(bucketDrafts)
-		return scan(tx.Bucket(bucketPersonDrafts), personPrefix(person), false, func(k, _ []byte) error {
+		return scan(tx.Bucket(bucketPeople), personPrefix(person, kindDraft), false, func(k, _ []byte) error {
 			var d Draft
 			if err := getJSON(rows, idOf(k), &d); err != nil {
 				return err
@@ -45,8 +45,8 @@ func (c *Cabinet) Grants(person string) ([]Grant, error) {
 		seen := map[string]bool{}
 		var suffixes [][]byte
 		for _, owner := range owners {
-			prefix := personPrefix(owner)
-			err := scan(tx.Bucket(bucketPersonGrants), prefix, false, func(k, _ []byte) error {
+			prefix := personPrefix(owner, kindGrant)
+			err := scan(tx.Bucket(bucketPeople), prefix, false, func(k, _ []byte) error {
 				if s := k[len(prefix):]; !seen[string(s)] {
 					seen[string(s)] = true
 					suffixes = append(suffixes, bytes.Clone(s))
@@ -82,7 +82,7 @@ func (c *Cabinet) Situations(person string) ([]Situation, error) {
 	out := []Situation{}
 	err := c.file.View(func(tx *bolt.Tx) error {
 		rows := tx.Bucket(bucketSituations)
-		return scan(tx.Bucket(bucketPersonSituations), personPrefix(person), true, func(k, _ []byte) error {
+		return scan(tx.Bucket(bucketPeople), personPrefix(person, kindSituation), true, func(k, _ []byte) error {
 			var row situationRow
 			if err := getJSON(rows, idOf(k), &row); err != nil {
 				return err
@@ -102,7 +102,7 @@ func (c *Cabinet) Situations(person string) ([]Situation, error) {
 func (c *Cabinet) Notifications(person string) ([]Notification, error) {
 	out := []Notification{}
 	err := c.file.View(func(tx *bolt.Tx) error {
-		return scan(tx.Bucket(bucketNotifications), personPrefix(person), true, func(_, v []byte) error {
+		return scan(tx.Bucket(bucketPeople), personPrefix(person, kindNotification), true, func(_, v []byte) error {
 			var n Notification
 			if err := json.Unmarshal(v, &n); err != nil {
 				return fmt.Errorf("decode notification: %w", err)
@@ -213,9 +213,11 @@ func scan(b *bolt.Bucket, prefix []byte, reverse bool, fn func(k, v []byte) erro
 		}
 		return nil
 	}
-	// Start past the last key with the prefix: the prefix ends with the
-	// 0x00 separator, so the same bytes ending with 0x01 come right after.
-	end := append(bytes.Clone(prefix[:len(prefix)-1]), 1)
+	// Start past the last key with the prefix: the prefix ends with a kind
+	// (below 0xff), so the same bytes ending with the next kind come right
+	// after.
+	end := bytes.Clone(prefix)
+	end[len(end)-1]++
 	k, v := cur.Seek(end)
 	if k == nil {
 		k, v = cur.Last()

@@ -78,11 +78,11 @@ func (r *Replay) View(person string, children []Child, at time.Time) ([]Situatio
 		}
 		row, ds, gs := f.rows()
 		if slices.Contains(row.Viewers, person) {
-			sits = append(sits, keyed[Situation]{indexKey("", row.OpenedAt, f.id), row.view(person, minors)})
+			sits = append(sits, keyed[Situation]{timeIDKey(nil, row.OpenedAt, f.id), row.view(person, minors)})
 		}
 		for _, d := range ds {
 			if d.Applicant == person || d.Beneficiary == person {
-				drafts = append(drafts, keyed[Draft]{indexKey("", d.CreatedAt, d.ID), d})
+				drafts = append(drafts, keyed[Draft]{timeIDKey(nil, d.CreatedAt, d.ID), d})
 			}
 		}
 		for _, g := range gs {
@@ -91,7 +91,7 @@ func (r *Replay) View(person string, children []Child, at time.Time) ([]Situatio
 			}
 			if g.Applicant == person || g.Beneficiary == person || minors[g.Applicant] || minors[g.Beneficiary] {
 				seenGrant[g.ID] = true
-				grants = append(grants, keyed[Grant]{indexKey("", g.GrantedAt, g.ID), g})
+				grants = append(grants, keyed[Grant]{timeIDKey(nil, g.GrantedAt, g.ID), g})
 			}
 		}
 	}

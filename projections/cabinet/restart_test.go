@@ -3,10 +3,13 @@ package cabinet_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
 
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/situation"
@@ -133,4 +136,71 @@ func appendRecords(t *testing.T, store eventstore.Store, sit uuid.UUID, expected
 		t.Fatal(err)
 	}
 	return res.Position
+}
+
+// A file written with the first layout (a bucket per list, no layout in
+// its meta) is emptied at open and folded again from the log, rather than
+// read with keys it does not have.
+func TestAFileOfAnEarlierLayoutIsFoldedAgain(t *testing.T) {
+	f := newFixture(t)
+	b := newBirth("birth-layout")
+	f.openSituation(b.opened(), b.steps()...)
+	before, pos := f.snapshot(), f.cab.Position()
+	f.stop()
+
+	// Make it a file of the first layout: no layout recorded, the lists in
+	// the buckets of that layout (left with a stale entry), not in people.
+	path := filepath.Join(f.dir, "cabinet.db")
+	rewriteFile(t, path, func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("meta")).Delete([]byte("layout")); err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket([]byte("people")); err != nil {
+			return err
+		}
+		for _, name := range []string{"person_drafts", "person_grants", "person_situations", "notifications"} {
+			bk, err := tx.CreateBucket([]byte(name))
+			if err != nil {
+				return err
+			}
+			if err := bk.Put([]byte(mother+"\x00stale"), []byte{1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	f.open()
+	f.wait(pos)
+	if after := f.snapshot(); after != before {
+		t.Fatalf("the file of the earlier layout was not folded again:\nbefore %s\nafter  %s", before, after)
+	}
+	f.stop()
+	rewriteFile(t, path, func(tx *bolt.Tx) error {
+		var names []string
+		_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			names = append(names, string(name))
+			return nil
+		})
+		if want := []string{"drafts", "grants", "logs", "meta", "people", "situations"}; !slices.Equal(names, want) {
+			t.Errorf("buckets after the fold = %v, want %v", names, want)
+		}
+		if got := tx.Bucket([]byte("meta")).Get([]byte("layout")); string(got) != "2" {
+			t.Errorf("layout recorded = %q, want 2", got)
+		}
+		return nil
+	})
+}
+
+// rewriteFile runs fn in a write transaction on the closed cabinet's file.
+func rewriteFile(t *testing.T, path string, fn func(*bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(fn); err != nil {
+		t.Fatal(err)
+	}
 }
