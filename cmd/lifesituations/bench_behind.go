@@ -7,11 +7,12 @@ import (
 
 	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/domain/eventstore"
+	"lifesituations/projections/derived"
 )
 
 // behind is the work a process did behind its requests up to a moment: the
-// collector's cycles and CPU, and the embedded store's flushes and
-// compactions. Each of them keeps a core busy for a tenth of a second to
+// collector's cycles and CPU, the embedded store's flushes and
+// compactions, and the read models' commits. Each of them keeps a core busy for a tenth of a second to
 // two seconds; on two cores that is where the tail of a latency goes, so a
 // benchmark reports what happened during a phase beside its figures.
 type behind struct {
@@ -19,13 +20,15 @@ type behind struct {
 	gcCPU    float64 // seconds
 	store    embedded.Background
 	hasStore bool
+	models   []fileModel
+	commits  []derived.Commits // of each model
 }
 
 var behindSamples = []string{"/gc/cycles/total:gc-cycles", "/cpu/classes/gc/total:cpu-seconds"}
 
-// behindNow reads the work done so far behind store's appends and in this
-// process's collector.
-func behindNow(store eventstore.Store) behind {
+// behindNow reads the work done so far behind store's appends, in this
+// process's collector and in the commits of the read models.
+func behindNow(store eventstore.Store, models []fileModel) behind {
 	s := make([]metrics.Sample, len(behindSamples))
 	for i, name := range behindSamples {
 		s[i].Name = name
@@ -40,6 +43,10 @@ func behindNow(store eventstore.Store) behind {
 	}
 	if w, ok := backgroundOf(store); ok {
 		b.store, b.hasStore = w.Background(), true
+	}
+	b.models = models
+	for _, m := range models {
+		b.commits = append(b.commits, m.commits())
 	}
 	return b
 }
@@ -56,6 +63,12 @@ func (b behind) since(earlier behind) string {
 			parts = append(parts, fmt.Sprintf("%d write stall(s) (%.2fs)", d.WriteStalls, d.StallTime.Seconds()))
 		} else {
 			parts = append(parts, "no write stall")
+		}
+	}
+	for i, m := range b.models {
+		if i < len(earlier.commits) {
+			d := b.commits[i].Sub(earlier.commits[i])
+			parts = append(parts, fmt.Sprintf("the %s's commits %d write(s) of %d page(s) (%.2fs)", m.name, d.Writes, d.Pages, d.Time.Seconds()))
 		}
 	}
 	return strings.Join(parts, ", ")

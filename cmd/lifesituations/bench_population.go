@@ -652,7 +652,7 @@ func (b *popBench) burstPhase(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	was := behindNow(b.store)
+	was := behindNow(b.store, b.core.fileModels())
 	t := time.Now()
 	if err := b.post(ctx, events, 500); err != nil {
 		return fmt.Errorf("burst: %w", err)
@@ -662,7 +662,7 @@ func (b *popBench) burstPhase(ctx context.Context) error {
 		return err
 	}
 	elapsed := time.Since(t)
-	work := behindNow(b.store).since(was)
+	work := behindNow(b.store, b.core.fileModels()).since(was)
 	counts, _, err := b.countSince(ctx, from)
 	if err != nil {
 		return err
@@ -773,7 +773,7 @@ func (b *popBench) latencyPhase(ctx context.Context) error {
 		}()
 	}
 	interval := time.Second / time.Duration(b.cfg.rate)
-	was := behindNow(b.store)
+	was := behindNow(b.store, b.core.fileModels())
 	t := time.Now()
 	for k := range n {
 		if d := time.Until(t.Add(time.Duration(k) * interval)); d > 0 {
@@ -792,7 +792,7 @@ func (b *popBench) latencyPhase(ctx context.Context) error {
 		cancel()
 		<-watched
 	}
-	work := behindNow(b.store).since(was)
+	work := behindNow(b.store, b.core.fileModels()).since(was)
 	cancel()
 	if len(failures) > 0 {
 		return fmt.Errorf("latency phase: %d requests failed, the first: %w", len(failures), failures[0])

@@ -65,7 +65,8 @@ func TestBenchPopulationSmall(t *testing.T) {
 	}
 	// What ran behind each timed phase, the store's part read below its
 	// sealing.
-	behind := regexp.MustCompile(`\d+ collection\(s\) \([\d.]+s of the collector's CPU\), \d+ flush\(es\) of the store \([\d.]+s\), \d+ compaction\(s\) \([\d.]+s, \d+ MiB written\), (no write stall|\d+ write stall)`)
+	behind := regexp.MustCompile(`\d+ collection\(s\) \([\d.]+s of the collector's CPU\), \d+ flush\(es\) of the store \([\d.]+s\), \d+ compaction\(s\) \([\d.]+s, \d+ MiB written\), (no write stall|\d+ write stall\(s\) \([\d.]+s\)), ` +
+		`the register's commits [1-9]\d* write\(s\) of \d+ page\(s\) \([\d.]+s\), the cabinet's commits [1-9]\d* write\(s\) of \d+ page\(s\) \([\d.]+s\)`)
 	for _, phase := range []string{"behind it, until the last was visible: ", "behind it, from the first request to the last visible: "} {
 		if !regexp.MustCompile(regexp.QuoteMeta(phase) + behind.String()).MatchString(report) {
 			t.Errorf("the report does not say what ran %q", phase)

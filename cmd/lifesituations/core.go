@@ -118,6 +118,11 @@ func openCore(store eventstore.Store, clk clock.Clock, cfg coreConfig, log *slog
 			return nil, fmt.Errorf("cabinet projection: %w", err)
 		}
 	}
+	if cfg.metrics != nil {
+		if err := registerReadModels(cfg.metrics, c.fileModels()); err != nil {
+			return nil, err
+		}
+	}
 	if c.service, err = situations.NewService(situations.Config{
 		Store: store, Catalogue: c.catalogue, Register: c.register, Clock: clk, Logger: log,
 	}); err != nil {

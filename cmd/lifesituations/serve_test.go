@@ -184,6 +184,10 @@ func TestServeOperationsAndIngest(t *testing.T) {
 		"lifesituations_store_flushes_total",
 		"lifesituations_store_compaction_seconds_total",
 		"lifesituations_store_write_stalls_total",
+		// What the read models' commits cost, per model.
+		`lifesituations_readmodel_writes_total{model="cabinet"}`,
+		`lifesituations_readmodel_pages_written_total{model="register"}`,
+		`lifesituations_readmodel_commit_seconds_total{model="cabinet"}`,
 	} {
 		if !strings.Contains(string(r.body), want) {
 			t.Errorf("metrics lack %q", want)

@@ -121,6 +121,9 @@ func (c *Cabinet) reset() error {
 	})
 }
 
+// Commits is what the fold's commits to the file have cost so far.
+func (c *Cabinet) Commits() derived.Commits { return c.file.Commits() }
+
 // Position is the log position the cabinet has folded up to.
 func (c *Cabinet) Position() eventstore.Position { return c.progress.Position() }
 

@@ -22,6 +22,10 @@ type Handle struct {
 	// fold is held by each transaction of the live fold and by Switch, so
 	// that the switch falls between two of them.
 	fold sync.Mutex
+	// replaced is the cost of the commits of the files a switch replaced;
+	// counted is held while the file and it change together.
+	counted  sync.Mutex
+	replaced Commits
 }
 
 // NewHandle holds db, a file opened by Open.
@@ -124,7 +128,10 @@ func (h *Handle) swap(ctx context.Context, path string, next *bolt.DB, catchUp f
 	if err := os.Rename(next.Path(), path); err != nil {
 		return nil, fmt.Errorf("switch %s: %w", path, err)
 	}
+	h.counted.Lock()
 	old := h.db.Swap(next)
+	h.replaced = h.replaced.add(commitsOf(old))
+	h.counted.Unlock()
 	if err := os.Remove(next.Path() + markerSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return old, fmt.Errorf("switch %s: remove the rebuilt file's marker: %w", path, err)
 	}

@@ -101,6 +101,9 @@ func upgrade(tx *bolt.Tx) error {
 	return meta.Put(keySchema, []byte(schemaVersion))
 }
 
+// Commits is what the fold's commits to the file have cost so far.
+func (p *Projection) Commits() derived.Commits { return p.file.Commits() }
+
 // Position is the log position the register has folded up to.
 func (p *Projection) Position() eventstore.Position { return p.progress.Position() }
 
