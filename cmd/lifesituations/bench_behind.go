@@ -12,9 +12,10 @@ import (
 
 // behind is the work a process did behind its requests up to a moment: the
 // collector's cycles and CPU, the embedded store's flushes and
-// compactions, and the read models' commits. Each of them keeps a core busy for a tenth of a second to
-// two seconds; on two cores that is where the tail of a latency goes, so a
-// benchmark reports what happened during a phase beside its figures.
+// compactions, and the read models' commits. Each of the first three keeps
+// a core busy for a tenth of a second to two seconds; on two cores that is
+// where the tail of a latency goes, so a benchmark reports what happened
+// during a phase beside its figures.
 type behind struct {
 	gcCycles uint64
 	gcCPU    float64 // seconds

@@ -119,7 +119,7 @@ func openCore(store eventstore.Store, clk clock.Clock, cfg coreConfig, log *slog
 		}
 	}
 	if cfg.metrics != nil {
-		if err := registerReadModels(cfg.metrics, c.fileModels()); err != nil {
+		if err := registerFileModels(cfg.metrics, c.fileModels()); err != nil {
 			return nil, err
 		}
 	}

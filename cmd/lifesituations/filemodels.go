@@ -25,18 +25,18 @@ func (c *core) fileModels() []fileModel {
 	return models
 }
 
-// registerReadModels exports what the read models' commits cost, a
+// registerFileModels exports what the read models' commits cost, a
 // counter of each kind per model.
-func registerReadModels(reg prometheus.Registerer, models []fileModel) error {
+func registerFileModels(reg prometheus.Registerer, models []fileModel) error {
 	for _, m := range models {
 		labels := prometheus.Labels{"model": m.name}
 		counters := []struct {
 			name, help string
 			value      func(derived.Commits) float64
 		}{
-			{"lifesituations_readmodel_writes_total", "Writes of the read model's commits to its file: one per dirty page (or run of pages of one large node).",
+			{"lifesituations_readmodel_writes_total", "Writes of the read model's commits to its file: one per dirty page (or run of pages of one large node), and the meta page's.",
 				func(c derived.Commits) float64 { return float64(c.Writes) }},
-			{"lifesituations_readmodel_pages_written_total", "Pages the read model's commits wrote to its file.",
+			{"lifesituations_readmodel_pages_written_total", "Pages the read model's commits wrote to its file, the meta pages aside.",
 				func(c derived.Commits) float64 { return float64(c.Pages) }},
 			{"lifesituations_readmodel_commit_seconds_total", "Time the read model's commits spent laying out and writing pages.",
 				func(c derived.Commits) float64 { return c.Time.Seconds() }},

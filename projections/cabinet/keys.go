@@ -54,7 +54,7 @@ const (
 // idLen is the length of the id ending every index key.
 const idLen = 16
 
-// personPrefix starts every entry of person's of that kind.
+// personPrefix starts each of person's entries of a kind.
 func personPrefix(person string, kind byte) []byte {
 	return append([]byte(person), 0, kind)
 }
