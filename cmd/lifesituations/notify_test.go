@@ -217,7 +217,7 @@ func TestNotificationsGoOutToTheGateway(t *testing.T) {
 				}
 			}
 		}
-		for _, prefix := range []string{"lifesituations_quality_", "lifesituations_ingest_", "lifesituations_saga_", "lifesituations_notify_"} {
+		for _, prefix := range []string{"lifesituations_quality_", "lifesituations_ingest_", "lifesituations_saga_", "lifesituations_notify_", "lifesituations_store_", "lifesituations_readmodel_"} {
 			found := false
 			for name := range seen {
 				found = found || strings.HasPrefix(name, prefix)
