@@ -49,9 +49,9 @@ func newBatch(tx *bolt.Tx) *batch {
 		persons:   tx.Bucket(bucketPersons),
 		birthdays: tx.Bucket(bucketBirthdays),
 		steps:     tx.Bucket(bucketSteps),
-		drafts:    tx.Bucket(bucketDrafts),
+		drafts:    tx.Bucket(bucketPersons),
 		standings: tx.Bucket(bucketStanding),
-		held:      tx.Bucket(bucketHeld),
+		held:      tx.Bucket(bucketPersons),
 		rows:      map[string]*row{},
 	}
 }

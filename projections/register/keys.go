@@ -1,6 +1,7 @@
 package register
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -9,25 +10,41 @@ import (
 
 // Buckets of register.db.
 var (
-	bucketMeta      = []byte("meta")
+	bucketMeta = []byte("meta")
+	// persons: each person's row under their id and, right after it,
+	// their entries in the indexes a decision reads by person, under id
+	// 0x00 kind (an id has no 0x00): the drafts they still wait on
+	// (draftKey) and the standing grants they hold (heldKey). A person's
+	// row and entries share a page, which a decision about them dirties
+	// anyway; an index of its own dirtied a page of its own per person.
 	bucketPersons   = []byte("persons")
 	bucketBirthdays = []byte("birthdays")
 	bucketSteps     = []byte("steps")
-	// drafts: applicant 0x00 draft id -> situation id, for every draft
-	// still waiting (open, or submitted and not decided), so that the
-	// drafts of a person who died are found without a scan.
-	bucketDrafts = []byte("drafts")
 	// standing: grant id -> the grant of a service that allows opting out
-	// (a place in a queue), while it is not withdrawn; held: person 0x00
-	// service 0x00 grant id -> situation id, for its applicant and its
-	// beneficiary.
+	// (a place in a queue), while it is not withdrawn.
 	bucketStanding = []byte("standing")
-	bucketHeld     = []byte("held")
 
-	allBuckets = [][]byte{bucketMeta, bucketPersons, bucketBirthdays, bucketSteps, bucketDrafts, bucketStanding, bucketHeld}
+	allBuckets = [][]byte{bucketMeta, bucketPersons, bucketBirthdays, bucketSteps, bucketStanding}
+	// formerBuckets are those of earlier layouts, dropped when a file of
+	// one is folded again (see upgrade).
+	formerBuckets = [][]byte{[]byte("drafts"), []byte("held")}
 
 	keySchema = []byte("schema")
 )
+
+// Kinds of a person's index entries in the persons bucket.
+const (
+	kindDraft byte = 'd'
+	kindHeld  byte = 'h'
+)
+
+// entryPrefix starts person's index entries of a kind.
+func entryPrefix(person string, kind byte) []byte {
+	return append([]byte(person), 0, kind)
+}
+
+// isEntry tells an index entry's key from a person's row's.
+func isEntry(key []byte) bool { return bytes.IndexByte(key, 0) >= 0 }
 
 // birthdayKey orders the birthday index by month-day, then year: a prefix of
 // four bytes lists everyone whose birthday it is, a prefix of eight those
@@ -44,19 +61,22 @@ func monthDayPrefix(month time.Month, day int) []byte {
 	return fmt.Appendf(make([]byte, 0, 4), "%02d%02d", int(month), day)
 }
 
-// draftKey is applicant 0x00 draft id.
+// draftKey is applicant 0x00 'd' draft id -> situation id, for every
+// draft still waiting (open, or submitted and not decided), so that the
+// drafts of a person who died are found without a scan.
 func draftKey(applicant string, draft uuid.UUID) []byte {
-	return append(append([]byte(applicant), 0), draft[:]...)
+	return append(entryPrefix(applicant, kindDraft), draft[:]...)
 }
 
-// heldPrefix is person 0x00 service 0x00: the person's standing grants of
-// the service.
+// heldPrefix is person 0x00 'h' service 0x00: the person's standing
+// grants of the service.
 func heldPrefix(person, service string) []byte {
-	k := append([]byte(person), 0)
-	k = append(k, service...)
+	k := append(entryPrefix(person, kindHeld), service...)
 	return append(k, 0)
 }
 
+// heldKey is heldPrefix then the grant id -> situation id, for a standing
+// grant's applicant and its beneficiary.
 func heldKey(person, service string, grant uuid.UUID) []byte {
 	return append(heldPrefix(person, service), grant[:]...)
 }

@@ -92,6 +92,11 @@ func TestDraftsOfListsTheDraftsStillWaiting(t *testing.T) {
 	if got := f.reg.DraftsOf(c); len(got) != 0 {
 		t.Errorf("a beneficiary is no applicant: %v", got)
 	}
+	// The drafts' entries sit beside the mother's row: the register still
+	// lists persons, not entries.
+	if got := f.reg.Persons(10); len(got) != 2 || !slices.ContainsFunc(got, func(p catalogue.Person) bool { return p.ID == m }) {
+		t.Errorf("persons beside the drafts' entries: %+v", got)
+	}
 	f.sameInMemory(m, c)
 }
 
@@ -198,6 +203,20 @@ func TestAFileOfAnOlderLayoutIsFoldedAgain(t *testing.T) {
 			}
 			return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("2"))
 		},
+		// Version 3, whose drafts and standing grants had buckets of their
+		// own.
+		"version 3": func(tx *bolt.Tx, person string) error {
+			for _, name := range []string{"drafts", "held"} {
+				b, err := tx.CreateBucketIfNotExists([]byte(name))
+				if err != nil {
+					return err
+				}
+				if err := b.Put(append([]byte(person), 0, 1), []byte{1}); err != nil {
+					return err
+				}
+			}
+			return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("3"))
+		},
 	}
 	for name, rewrite := range olderLayouts {
 		t.Run(name, func(t *testing.T) {
@@ -227,6 +246,22 @@ func TestAFileOfAnOlderLayoutIsFoldedAgain(t *testing.T) {
 			}
 			if err := reg.Close(); err != nil {
 				t.Fatal(err)
+			}
+			if db, err = bolt.Open(path, 0o600, nil); err != nil {
+				t.Fatal(err)
+			}
+			var buckets []string
+			_ = db.View(func(tx *bolt.Tx) error {
+				return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+					buckets = append(buckets, string(name))
+					return nil
+				})
+			})
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"birthdays", "meta", "persons", "standing", "steps"}; !slices.Equal(buckets, want) {
+				t.Errorf("buckets after the upgrade: %v, want %v", buckets, want)
 			}
 			f.open(f.store)
 			if err := f.reg.WaitFor(context.Background(), pos); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -82,15 +83,16 @@ func (p *Projection) reset() error {
 // schemaVersion is the layout of the file's rows and indexes. A file of
 // another layout (or of none: before the drafts and standing indexes) is
 // emptied and folded again from the log, which it is derived from.
-// Version 3 packs the persons' rows (packed.go) where 2 had JSON.
-const schemaVersion = "3"
+// Version 3 packs the persons' rows (packed.go) where 2 had JSON; 4 keeps
+// the drafts and standing grants indexes beside each person's row.
+const schemaVersion = "4"
 
 func upgrade(tx *bolt.Tx) error {
 	if meta := tx.Bucket(bucketMeta); meta != nil && string(meta.Get(keySchema)) == schemaVersion {
 		return nil
 	}
 	if tx.Bucket(bucketMeta) != nil { // not a fresh file
-		if err := derived.DropBuckets(tx, allBuckets); err != nil {
+		if err := derived.DropBuckets(tx, slices.Concat(allBuckets, formerBuckets)); err != nil {
 			return err
 		}
 	}

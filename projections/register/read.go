@@ -134,9 +134,9 @@ func (p *Projection) indexed(prefix []byte) []string {
 // or submitted and not decided (the drafts to withdraw when they die).
 func (p *Projection) DraftsOf(person string) []situation.DraftRef {
 	var out []situation.DraftRef
-	prefix := append([]byte(person), 0)
+	prefix := entryPrefix(person, kindDraft)
 	_ = p.file.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketDrafts).Cursor()
+		c := tx.Bucket(bucketPersons).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var r situation.DraftRef
 			copy(r.Draft[:], k[len(prefix):])
@@ -154,7 +154,7 @@ func (p *Projection) StandingGrants(person, service string) []situation.GrantRef
 	var out []situation.GrantRef
 	prefix := heldPrefix(person, service)
 	_ = p.file.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketHeld).Cursor()
+		c := tx.Bucket(bucketPersons).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var r situation.GrantRef
 			copy(r.Grant[:], k[len(prefix):])
