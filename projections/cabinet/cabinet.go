@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -78,14 +77,12 @@ func Open(path string, opts ...Option) (*Cabinet, error) {
 	return c, nil
 }
 
-// openFile opens the bbolt file with its buckets and reads the checkpoint;
-// a file of another layout is emptied first, to be folded again.
+// openFile opens the bbolt file in the current layout (a file of another
+// is emptied first, to be folded again) and reads the checkpoint.
 func openFile(path string) (db *bolt.DB, pos eventstore.Position, err error) {
 	db, err = derived.OpenFile(path, func(tx *bolt.Tx) error {
-		if meta := tx.Bucket(bucketMeta); meta == nil || string(meta.Get(keyLayout)) != layout {
-			if err := empty(tx); err != nil {
-				return err
-			}
+		if err := fileLayout.Prepare(tx); err != nil {
+			return err
 		}
 		pos, err = derived.Checkpoint(tx, bucketMeta)
 		return err
@@ -93,25 +90,10 @@ func openFile(path string) (db *bolt.DB, pos eventstore.Position, err error) {
 	return db, pos, err
 }
 
-// empty leaves the file with this layout's buckets, empty, and its
-// layout recorded.
-func empty(tx *bolt.Tx) error {
-	if err := derived.DropBuckets(tx, slices.Concat(allBuckets, formerBuckets)); err != nil {
-		return err
-	}
-	if err := derived.CreateBuckets(tx, allBuckets); err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketMeta).Put(keyLayout, []byte(layout)); err != nil {
-		return fmt.Errorf("record the layout: %w", err)
-	}
-	return nil
-}
-
 // reset empties the cabinet so that Run folds the log again from its start.
 func (c *Cabinet) reset() error {
 	return c.file.Fold(func(db *bolt.DB) error {
-		if err := db.Update(empty); err != nil {
+		if err := db.Update(fileLayout.Empty); err != nil {
 			return fmt.Errorf("cabinet: empty for a new fold: %w", err)
 		}
 		c.persisted = 0

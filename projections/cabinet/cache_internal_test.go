@@ -47,7 +47,7 @@ func contents(t *testing.T, c *Cabinet) string {
 	t.Helper()
 	var out bytes.Buffer
 	err := c.file.DB().View(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
+		for _, name := range fileLayout.Buckets {
 			if err := tx.Bucket(name).ForEach(func(k, v []byte) error {
 				fmt.Fprintf(&out, "%s %x %s\n", name, k, v)
 				return nil

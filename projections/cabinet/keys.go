@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"lifesituations/projections/derived"
 )
 
 // Buckets of cabinet.db.
@@ -26,22 +28,16 @@ var (
 	// one in each list (random persons leave no two entries on a page).
 	bucketPeople = []byte("people")
 
-	allBuckets = [][]byte{
-		bucketMeta, bucketLogs, bucketSituations, bucketDrafts, bucketGrants, bucketPeople,
-	}
-	// formerBuckets are those of earlier layouts, dropped when a file of
-	// one is folded again (see layout).
-	formerBuckets = [][]byte{
-		[]byte("person_drafts"), []byte("person_grants"), []byte("person_situations"), []byte("notifications"),
+	// fileLayout: a file of another version (or of none: the first
+	// layout kept a bucket per list) is emptied and folded again.
+	fileLayout = derived.Layout{
+		Meta: bucketMeta, Key: []byte("layout"), Version: "2",
+		Buckets: [][]byte{bucketMeta, bucketLogs, bucketSituations, bucketDrafts, bucketGrants, bucketPeople},
+		Former: [][]byte{
+			[]byte("person_drafts"), []byte("person_grants"), []byte("person_situations"), []byte("notifications"),
+		},
 	}
 )
-
-// layout is the version of the file's keys, in its meta bucket: a file of
-// another (or of none: the first layout kept a bucket per list) is emptied
-// and folded again from the log, which is what it is derived from.
-const layout = "2"
-
-var keyLayout = []byte("layout")
 
 // Kinds of the people bucket's entries.
 const (

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"lifesituations/projections/derived"
 )
 
 // Buckets of register.db.
@@ -24,12 +26,16 @@ var (
 	// (a place in a queue), while it is not withdrawn.
 	bucketStanding = []byte("standing")
 
-	allBuckets = [][]byte{bucketMeta, bucketPersons, bucketBirthdays, bucketSteps, bucketStanding}
-	// formerBuckets are those of earlier layouts, dropped when a file of
-	// one is folded again (see upgrade).
-	formerBuckets = [][]byte{[]byte("drafts"), []byte("held")}
-
-	keySchema = []byte("schema")
+	// fileLayout's version is that of the file's rows and indexes. A file
+	// of another (or of none: before the drafts and standing indexes) is
+	// emptied and folded again. Version 3 packs the persons' rows
+	// (packed.go) where 2 had JSON; 4 keeps the drafts and standing grants
+	// indexes beside each person's row, where 3 had buckets of their own.
+	fileLayout = derived.Layout{
+		Meta: bucketMeta, Key: []byte("schema"), Version: "4",
+		Buckets: [][]byte{bucketMeta, bucketPersons, bucketBirthdays, bucketSteps, bucketStanding},
+		Former:  [][]byte{[]byte("drafts"), []byte("held")},
+	}
 )
 
 // Kinds of a person's index entries in the persons bucket.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -43,14 +42,11 @@ func OpenProjection(path string) (*Projection, error) {
 	return &Projection{file: derived.NewHandle(db), path: path, progress: derived.NewProgress("register", pos, ErrClosed)}, nil
 }
 
-// openFile opens the bbolt file in the current layout and reads the
-// checkpoint.
+// openFile opens the bbolt file in the current layout (a file of another
+// is emptied first, to be folded again) and reads the checkpoint.
 func openFile(path string) (db *bolt.DB, pos eventstore.Position, err error) {
 	db, err = derived.OpenFile(path, func(tx *bolt.Tx) error {
-		if err := upgrade(tx); err != nil {
-			return err
-		}
-		if err := derived.CreateBuckets(tx, allBuckets); err != nil {
+		if err := fileLayout.Prepare(tx); err != nil {
 			return err
 		}
 		pos, err = derived.Checkpoint(tx, bucketMeta)
@@ -63,44 +59,12 @@ func openFile(path string) (db *bolt.DB, pos eventstore.Position, err error) {
 // start.
 func (p *Projection) reset() error {
 	return p.file.Fold(func(db *bolt.DB) error {
-		err := db.Update(func(tx *bolt.Tx) error {
-			if err := derived.DropBuckets(tx, allBuckets); err != nil {
-				return err
-			}
-			if err := upgrade(tx); err != nil {
-				return err
-			}
-			return derived.CreateBuckets(tx, allBuckets)
-		})
-		if err != nil {
+		if err := db.Update(fileLayout.Empty); err != nil {
 			return fmt.Errorf("register: empty for a new fold: %w", err)
 		}
 		p.progress.Rewind()
 		return nil
 	})
-}
-
-// schemaVersion is the layout of the file's rows and indexes. A file of
-// another layout (or of none: before the drafts and standing indexes) is
-// emptied and folded again from the log, which it is derived from.
-// Version 3 packs the persons' rows (packed.go) where 2 had JSON; 4 keeps
-// the drafts and standing grants indexes beside each person's row.
-const schemaVersion = "4"
-
-func upgrade(tx *bolt.Tx) error {
-	if meta := tx.Bucket(bucketMeta); meta != nil && string(meta.Get(keySchema)) == schemaVersion {
-		return nil
-	}
-	if tx.Bucket(bucketMeta) != nil { // not a fresh file
-		if err := derived.DropBuckets(tx, slices.Concat(allBuckets, formerBuckets)); err != nil {
-			return err
-		}
-	}
-	meta, err := tx.CreateBucket(bucketMeta)
-	if err != nil {
-		return fmt.Errorf("create bucket %s: %w", bucketMeta, err)
-	}
-	return meta.Put(keySchema, []byte(schemaVersion))
 }
 
 // Commits is what the fold's commits to the file have cost so far.
