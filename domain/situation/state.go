@@ -101,10 +101,14 @@ func (s *State) Apply(eventType string, data []byte) error {
 	s.init()
 	switch eventType {
 	case TypeOpened:
-		return decodeInto(data, &s.Opened)
+		o, err := DecodeOpened(data)
+		if err != nil {
+			return err
+		}
+		s.ApplyOpened(o)
 	case TypeStepDecided:
-		var e StepDecided
-		if err := decodeInto(data, &e); err != nil {
+		e, err := DecodeStepDecided(data)
+		if err != nil {
 			return err
 		}
 		s.ApplyStepDecided(e)

@@ -2,7 +2,6 @@ package cabinet
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -82,14 +81,26 @@ func foldLog(id uuid.UUID, v []byte) (*folded, error) {
 	if v == nil {
 		return f, nil
 	}
-	var log []logEntry
-	if err := json.Unmarshal(v, &log); err != nil {
-		return nil, fmt.Errorf("decode log of situation %s: %w", id, err)
-	}
-	for _, e := range log {
-		if err := f.fold(event{logEntry: e}); err != nil {
-			return nil, fmt.Errorf("refold situation %s: %w", id, err)
+	err := eachEntry(v, func(e logEntry) error {
+		ev := event{logEntry: e}
+		var err error
+		switch e.Type {
+		case situation.TypeOpened:
+			var o situation.Opened
+			o, err = situation.DecodeOpened(e.Data)
+			ev.opened = &o
+		case situation.TypeStepDecided:
+			var d situation.StepDecided
+			d, err = situation.DecodeStepDecidedBrief(e.Data)
+			ev.decided = &d
 		}
+		if err == nil {
+			err = f.fold(ev)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("refold situation %s: %w", id, err)
 	}
 	return f, nil
 }

@@ -79,10 +79,48 @@ func (f *folded) apply(e event) error {
 // entries decodes the kept log.
 func (f *folded) entries() ([]logEntry, error) {
 	var log []logEntry
-	if err := json.Unmarshal(f.log, &log); err != nil {
-		return nil, fmt.Errorf("decode log of situation %s: %w", f.id, err)
+	err := eachEntry(f.log, func(e logEntry) error {
+		log = append(log, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("log of situation %s: %w", f.id, err)
 	}
 	return log, nil
+}
+
+// eachEntry calls fn with each entry of a kept log, its data still log's
+// bytes. The logs are written by appendEntry, which jsonscan splits in one
+// pass; anything else goes to encoding/json.
+func eachEntry(log []byte, fn func(logEntry) error) error {
+	var entries []logEntry
+	if !jsonscan.Valid(log) || !jsonscan.Elements(log, func(obj []byte) bool {
+		var e logEntry
+		var seen jsonscan.Once
+		ok := jsonscan.PlainMembers(obj, func(key, value []byte) bool {
+			switch string(key) {
+			case "t":
+				return seen.First(0) && jsonscan.String(&e.Type, value)
+			case "d":
+				e.Data = value
+				return seen.First(1)
+			}
+			return true
+		})
+		entries = append(entries, e)
+		return ok
+	}) {
+		entries = nil
+		if err := json.Unmarshal(log, &entries); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+	}
+	for _, e := range entries {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // appendEntry appends e to log, a JSON array of entries (empty: none yet),
@@ -132,24 +170,23 @@ func (f *folded) outcomes() map[uuid.UUID]situation.Outcome {
 // trim drops from an event what the citizen never sees and the fold never
 // reads (the trigger's data, the parameters, the rule checks, the facts
 // but birth dates), so that the kept logs stay small. It decodes the
-// events of the two kinds it trims once, into what it returns for the
-// fold; the data of other kinds is kept as it is.
+// events of the two kinds it trims once (the step decisions without what
+// it drops), into what it returns for the fold; the data of other kinds
+// is kept as it is.
 func trim(eventType string, data json.RawMessage) (event, error) {
 	switch eventType {
 	case situation.TypeOpened:
-		var t openedTrim
-		if err := json.Unmarshal(data, &t); err != nil {
-			return event{}, fmt.Errorf("decode %s: %w", eventType, err)
+		o, err := situation.DecodeOpened(data)
+		if err != nil {
+			return event{}, err
 		}
-		o := t.Opened
-		o.Trigger, o.Parameters, o.Facts = t.Trigger.Trigger, nil, nil
-		o.Trigger.Data = nil
-		if len(t.Facts) > 0 {
-			// A decode of the kept bytes gives nil for no facts (omitempty).
-			o.Facts = make(map[string]catalogue.Person, len(t.Facts))
-			for id, p := range t.Facts {
+		o.Trigger.Data, o.Parameters = nil, nil
+		if len(o.Facts) > 0 {
+			for id, p := range o.Facts {
 				o.Facts[id] = catalogue.Person{ID: p.ID, BirthDate: p.BirthDate}
 			}
+		} else {
+			o.Facts = nil // a decode of the kept bytes gives nil for no facts (omitempty)
 		}
 		raw, err := marshal(o)
 		if err != nil {
@@ -157,12 +194,9 @@ func trim(eventType string, data json.RawMessage) (event, error) {
 		}
 		return event{logEntry: logEntry{Type: eventType, Data: raw}, opened: &o}, nil
 	case situation.TypeStepDecided:
-		d, ok := decodeStepFast(data)
-		if !ok {
-			var err error
-			if d, err = decodeStepStd(data); err != nil {
-				return event{}, fmt.Errorf("decode %s: %w", eventType, err)
-			}
+		d, err := situation.DecodeStepDecidedBrief(data)
+		if err != nil {
+			return event{}, err
 		}
 		raw, err := marshal(d)
 		if err != nil {
@@ -175,57 +209,6 @@ func trim(eventType string, data json.RawMessage) (event, error) {
 	}
 	return event{logEntry: logEntry{Type: eventType, Data: data}}, nil
 }
-
-// decodeStepStd decodes a step.decided but what trim drops, with
-// encoding/json (decodeStepFast where it can).
-func decodeStepStd(data []byte) (situation.StepDecided, error) {
-	var t stepDecidedTrim
-	if err := json.Unmarshal(data, &t); err != nil {
-		return situation.StepDecided{}, err
-	}
-	d := t.StepDecided
-	d.Decision = t.Decision.StepDecision
-	d.Decision.Rules, d.Decision.Values, d.Decision.Parameters = nil, nil, nil
-	return d, nil
-}
-
-// The shapes trim decodes the events into: the events' own types, with
-// what trim drops shadowed (an outer field wins over the embedded one of
-// the same JSON name) by fields that decode nothing, and the facts decoded
-// into only what is kept, so that the dropped parts are scanned but never
-// built. trim then encodes the events' own types, byte for byte what a
-// full decode would give.
-type (
-	openedTrim struct {
-		situation.Opened
-		Trigger    triggerTrim         `json:"trigger"`
-		Parameters skipped             `json:"parameters"`
-		Facts      map[string]factTrim `json:"facts"`
-	}
-	triggerTrim struct {
-		situation.Trigger
-		Data skipped `json:"data"`
-	}
-	factTrim struct {
-		ID        string `json:"id"`
-		BirthDate string `json:"birth_date"`
-	}
-	stepDecidedTrim struct {
-		situation.StepDecided
-		Decision decisionTrim `json:"decision"`
-	}
-	decisionTrim struct {
-		catalogue.StepDecision
-		Values     skipped `json:"values"`
-		Rules      skipped `json:"rules"`
-		Parameters skipped `json:"parameters"`
-	}
-)
-
-// skipped is a JSON value trim drops: decoding it builds nothing.
-type skipped struct{}
-
-func (*skipped) UnmarshalJSON([]byte) error { return nil }
 
 func marshal(v any) (json.RawMessage, error) {
 	raw, err := jsonenc.Marshal(v)

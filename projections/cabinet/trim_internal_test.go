@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"lifesituations/domain/catalogue"
+	"lifesituations/domain/jsonscan/jsonscantest"
 	"lifesituations/domain/situation"
 )
 
@@ -101,4 +102,40 @@ func TestTrimAsFullDecode(t *testing.T) {
 	if _, err := trim(situation.TypeOpened, json.RawMessage(`{"kind":`)); err == nil {
 		t.Error("trim of invalid JSON: no error")
 	}
+}
+
+// A kept log splits into the entries encoding/json gives, whether
+// jsonscan splits it or leaves it to encoding/json, and fails where it
+// fails.
+func TestKeptLogSplitsAsEncodingJSON(t *testing.T) {
+	var log []byte
+	for _, e := range []logEntry{
+		{Type: situation.TypeOpened, Data: json.RawMessage(`{"kind":"k","facts":{"a":{"id":"a"}}}`)},
+		{Type: situation.TypeRated, Data: json.RawMessage(`{"score":5,"comment":"\"ok\" \u00e9"}`)},
+		{Type: "x\"y", Data: nil},
+	} {
+		log = appendEntry(log, e)
+	}
+	check := func(data string) {
+		t.Helper()
+		var want []logEntry
+		wantErr := json.Unmarshal([]byte(data), &want)
+		var got []logEntry
+		err := eachEntry([]byte(data), func(e logEntry) error {
+			got = append(got, e)
+			return nil
+		})
+		if (err == nil) != (wantErr == nil) || err == nil && len(got) != len(want) {
+			t.Fatalf("for %s\n got %q (%v)\nwant %q (%v)", data, got, err, want, wantErr)
+		}
+		for i := range got {
+			if err == nil && (got[i].Type != want[i].Type || !bytes.Equal(got[i].Data, want[i].Data)) {
+				t.Fatalf("for %s\n got %q\nwant %q", data, got, want)
+			}
+		}
+	}
+	check(string(log))
+	check(`[]`)
+	check(`null`)
+	jsonscantest.RandomEdits(string(log), 7, `{}[]",:\ dtT0n`, check)
 }

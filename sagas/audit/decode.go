@@ -2,7 +2,6 @@ package audit
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -160,9 +159,9 @@ func decodePlanOpeningFast(data []byte) (planOpening, bool) {
 		case "situation_id":
 			return known(key) && jsonscan.UUID(&o.SituationID, value)
 		case "register_position":
-			return known(key) && parsePosition(&o.RegisterPosition, value)
+			return known(key) && situation.ParsePosition(&o.RegisterPosition, value)
 		case "trigger":
-			return known(key) && decodeTriggerFast(&o.Trigger, value)
+			return known(key) && situation.DecodeTriggerFast(&o.Trigger, value)
 		default:
 			return !foldsTo(key, "situation_id", "register_position", "trigger")
 		}
@@ -170,190 +169,9 @@ func decodePlanOpeningFast(data []byte) (planOpening, bool) {
 	return o, ok
 }
 
-// parsePosition decodes a JSON number that is a position: digits only.
-func parsePosition(dst *eventstore.Position, value []byte) bool {
-	n, err := strconv.ParseUint(string(value), 10, 64)
-	*dst = n
-	return err == nil
-}
-
-// decodeTriggerFast decodes an opening's trigger under the rules of
-// decodePlanOpeningFast. Its data is copied, as json.RawMessage copies it:
-// a decoded opening outlives its event's data, which it must not pin.
-func decodeTriggerFast(t *situation.Trigger, value []byte) bool {
-	if value[0] != '{' {
-		return false
-	}
-	var seen jsonscan.Once
-	return jsonscan.Members(value, func(key, value []byte) bool {
-		switch string(key) {
-		case "event_id":
-			return seen.First(0) && jsonscan.UUID(&t.EventID, value)
-		case "position":
-			return seen.First(1) && parsePosition(&t.Position, value)
-		case "data":
-			t.Data = append(json.RawMessage(nil), value...)
-			return seen.First(2)
-		case "type":
-			return seen.First(3) && jsonscan.String(&t.Type, value)
-		case "stream":
-			return seen.First(4) && jsonscan.String(&t.Stream, value)
-		case "event_date":
-			return seen.First(5) && jsonscan.String(&t.EventDate, value)
-		default:
-			return !foldsTo(key, "event_id", "type", "stream", "position", "event_date", "data")
-		}
-	})
-}
-
-// decodeOpening decodes a situation.opened event as json.Unmarshal does
-// (decodeOpeningFast, or json.Unmarshal where it gives up).
+// decodeOpening decodes a situation.opened event as json.Unmarshal does.
 func decodeOpening(data []byte) *openingRecord {
 	r := &openingRecord{}
-	if o, ok := decodeOpeningFast(data); ok {
-		r.opened = o
-		return r
-	}
-	r.err = json.Unmarshal(data, &r.opened)
+	r.opened, r.err = situation.DecodeOpened(data)
 	return r
-}
-
-// decodeOpeningFast decodes an opening as the sagas write it, in one pass
-// after the validity check, where encoding/json took 22 us an opening (its
-// facts are most of it). It gives up, leaving the opening to
-// json.Unmarshal, on a member name that is not plain (jsonscan.PlainName),
-// a member repeated, a null where the sagas write none, or a value of
-// another type; the parameters, small and of any type, go to
-// json.Unmarshal. TestDecodeOpeningFastIsEncodingJSONs holds it to
-// json.Unmarshal.
-func decodeOpeningFast(data []byte) (situation.Opened, bool) {
-	var o situation.Opened
-	if !jsonscan.Valid(data) {
-		return o, false
-	}
-	var seen jsonscan.Once
-	ok := jsonscan.PlainMembers(data, func(key, value []byte) bool {
-		switch string(key) {
-		case "situation_id":
-			return seen.First(0) && jsonscan.UUID(&o.SituationID, value)
-		case "kind":
-			return seen.First(1) && jsonscan.String(&o.Kind, value)
-		case "title":
-			return seen.First(2) && decodeTextFast(&o.Title, value)
-		case "person_id":
-			return seen.First(3) && jsonscan.String(&o.PersonID, value)
-		case "participants":
-			return seen.First(4) && jsonscan.Strings(&o.Participants, value)
-		case "trigger":
-			return seen.First(5) && decodeTriggerFast(&o.Trigger, value)
-		case "catalogue_version":
-			return seen.First(6) && jsonscan.String(&o.CatalogueVersion, value)
-		case "catalogue_hash":
-			return seen.First(7) && jsonscan.String(&o.CatalogueHash, value)
-		case "register_position":
-			return seen.First(8) && parsePosition(&o.RegisterPosition, value)
-		case "parameters":
-			return seen.First(9) && value[0] == '[' && json.Unmarshal(value, &o.Parameters) == nil
-		case "facts":
-			return seen.First(10) && decodeFactsFast(&o.Facts, value)
-		case "opened_at":
-			// encoding/json hands a string to time.Time's UnmarshalJSON.
-			return seen.First(11) && value[0] == '"' && o.OpenedAt.UnmarshalJSON(value) == nil
-		}
-		return true
-	})
-	return o, ok
-}
-
-// decodeTextFast decodes a catalogue.Text object of plain strings.
-func decodeTextFast(dst *catalogue.Text, value []byte) bool {
-	return jsonscan.StringMembers(value, [2]string{"ru", "en"}, [2]*string{&dst.RU, &dst.EN})
-}
-
-// decodeFactsFast decodes the facts of an opening: persons by their ids,
-// a repeated id replacing the person, as in encoding/json.
-func decodeFactsFast(dst *map[string]catalogue.Person, value []byte) bool {
-	if value[0] != '{' {
-		return false
-	}
-	facts := map[string]catalogue.Person{}
-	ok := jsonscan.Members(value, func(key, value []byte) bool {
-		id, ok := jsonscan.Plain(key)
-		if !ok {
-			return false
-		}
-		p, ok := decodePersonFast(value)
-		facts[id] = p
-		return ok
-	})
-	*dst = facts
-	return ok
-}
-
-func decodePersonFast(value []byte) (catalogue.Person, bool) {
-	var p catalogue.Person
-	if value[0] != '{' {
-		return p, false
-	}
-	var seen jsonscan.Once
-	ok := jsonscan.PlainMembers(value, func(key, value []byte) bool {
-		switch string(key) {
-		case "id":
-			return seen.First(0) && jsonscan.String(&p.ID, value)
-		case "family_name":
-			return seen.First(1) && jsonscan.String(&p.FamilyName, value)
-		case "given_name":
-			return seen.First(2) && jsonscan.String(&p.GivenName, value)
-		case "birth_date":
-			return seen.First(3) && jsonscan.String(&p.BirthDate, value)
-		case "sex":
-			return seen.First(4) && jsonscan.String(&p.Sex, value)
-		case "citizenship":
-			return seen.First(5) && jsonscan.String(&p.Citizenship, value)
-		case "region":
-			return seen.First(6) && jsonscan.String(&p.Region, value)
-		case "time_zone":
-			return seen.First(7) && jsonscan.String(&p.TimeZone, value)
-		case "address":
-			return seen.First(8) && jsonscan.String(&p.Address, value)
-		case "previous_family_name":
-			return seen.First(9) && jsonscan.String(&p.PreviousFamilyName, value)
-		case "children":
-			return seen.First(10) && jsonscan.Strings(&p.Children, value)
-		case "parents":
-			return seen.First(11) && jsonscan.Strings(&p.Parents, value)
-		case "granted":
-			return seen.First(12) && jsonscan.Strings(&p.Granted, value)
-		case "incomes":
-			return seen.First(13) && decodeIncomesFast(&p.Incomes, value)
-		case "dead":
-			return seen.First(14) && jsonscan.Bool(&p.Dead, value)
-		}
-		return true
-	})
-	return p, ok
-}
-
-// decodeIncomesFast decodes a person's incomes: null, or an object of
-// numbers by year.
-func decodeIncomesFast(dst *map[string]float64, value []byte) bool {
-	if string(value) == "null" {
-		*dst = nil
-		return true
-	}
-	if value[0] != '{' {
-		return false
-	}
-	incomes := map[string]float64{}
-	ok := jsonscan.Members(value, func(key, value []byte) bool {
-		year, ok := jsonscan.Plain(key)
-		if !ok || value[0] != '-' && (value[0] < '0' || value[0] > '9') {
-			return false
-		}
-		f, err := strconv.ParseFloat(string(value), 64)
-		incomes[year] = f
-		return err == nil
-	})
-	*dst = incomes
-	return ok
 }
