@@ -34,7 +34,7 @@ type Entries interface {
 
 // Grants holds the grants as they stand (cabinet.Cabinet).
 type Grants interface {
-	Grant(id uuid.UUID) (cabinet.Grant, error)
+	Grant(situation, id uuid.UUID) (cabinet.Grant, error)
 	WaitFor(ctx context.Context, pos eventstore.Position) error
 }
 
@@ -203,7 +203,7 @@ func (a *API) grant(ctx context.Context, e entries.Entry) (cabinet.Grant, error)
 	if err := a.cfg.Grants.WaitFor(wctx, e.Position); err != nil {
 		return cabinet.Grant{}, err
 	}
-	return a.cfg.Grants.Grant(e.GrantID)
+	return a.cfg.Grants.Grant(e.Situation, e.GrantID)
 }
 
 func (a *API) view(e entries.Entry, g cabinet.Grant) Entry {
@@ -222,7 +222,7 @@ func (a *API) view(e entries.Entry, g cabinet.Grant) Entry {
 		v.Status, v.WithdrawnAt = StatusWithdrawn, &at
 	}
 	if g.ReplacedBy != uuid.Nil {
-		if next, err := a.cfg.Grants.Grant(g.ReplacedBy); err == nil {
+		if next, err := a.cfg.Grants.Grant(g.ReplacedIn, g.ReplacedBy); err == nil {
 			v.ReplacedBy = &EntryRef{Registry: next.Registry, EntryID: next.EntryID}
 		}
 	}

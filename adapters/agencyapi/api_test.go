@@ -36,8 +36,9 @@ func (f *fakeEntries) WaitFor(context.Context, eventstore.Position) error { retu
 
 type fakeGrants map[uuid.UUID]cabinet.Grant
 
-func (f fakeGrants) Grant(id uuid.UUID) (cabinet.Grant, error) {
+func (f fakeGrants) Grant(situation, id uuid.UUID) (cabinet.Grant, error) {
 	g, ok := f[id]
+	ok = ok && g.Situation == situation
 	if !ok {
 		return g, cabinet.ErrNotFound
 	}
@@ -75,16 +76,16 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{entries: &fakeEntries{entries: map[uuid.UUID]entries.Entry{}}, rec: &fakeRecorder{}}
-	f.snils = cabinet.Grant{ID: uuid.New(), Service: "child-snils", Status: cabinet.GrantActive, Applicant: "mother", Beneficiary: "child",
+	f.snils = cabinet.Grant{ID: uuid.New(), Situation: uuid.New(), Service: "child-snils", Status: cabinet.GrantActive, Applicant: "mother", Beneficiary: "child",
 		GrantedAt: granted, Registry: "snils", EntryID: uuid.New(), LegalBasis: "27-FZ",
 		Details: map[string]any{"family_name": "Иванов", "phone": "+79161234567", "bank_account": "4081", "household": []any{"a"}}}
 	f.snils.Curator.Agency = "Social Fund"
-	next := cabinet.Grant{ID: uuid.New(), Registry: "kindergarten-queue", EntryID: uuid.New()}
-	f.queue = cabinet.Grant{ID: uuid.New(), Service: "kindergarten-queue", Status: cabinet.GrantWithdrawn, Beneficiary: "child",
+	next := cabinet.Grant{ID: uuid.New(), Situation: uuid.New(), Registry: "kindergarten-queue", EntryID: uuid.New()}
+	f.queue = cabinet.Grant{ID: uuid.New(), Situation: uuid.New(), Service: "kindergarten-queue", Status: cabinet.GrantWithdrawn, Beneficiary: "child",
 		GrantedAt: granted, WithdrawnAt: granted.Add(time.Hour), Registry: "kindergarten-queue", EntryID: uuid.New(),
-		ReplacedBy: next.ID, Details: map[string]any{"region": "RU-MOW"}}
-	f.snilsE = entries.Entry{Registry: "snils", EntryID: f.snils.EntryID, GrantID: f.snils.ID, Position: 7}
-	f.queueE = entries.Entry{Registry: "kindergarten-queue", EntryID: f.queue.EntryID, GrantID: f.queue.ID, Position: 9}
+		ReplacedBy: next.ID, ReplacedIn: next.Situation, Details: map[string]any{"region": "RU-MOW"}}
+	f.snilsE = entries.Entry{Registry: "snils", EntryID: f.snils.EntryID, GrantID: f.snils.ID, Situation: f.snils.Situation, Position: 7}
+	f.queueE = entries.Entry{Registry: "kindergarten-queue", EntryID: f.queue.EntryID, GrantID: f.queue.ID, Situation: f.queue.Situation, Position: 9}
 	f.entries.entries[f.snils.EntryID] = f.snilsE
 	f.entries.entries[f.queue.EntryID] = f.queueE
 	api, err := agencyapi.New(agencyapi.Config{Entries: f.entries, Store: fakeStore{}, Recorder: f.rec,

@@ -874,13 +874,13 @@ func (b *popBench) checkCabinets(ctx context.Context) error {
 		}
 		for _, st := range s.Steps {
 			if st.DraftID != uuid.Nil {
-				if _, err := b.core.cabinet.Draft(st.DraftID); err != nil {
+				if _, err := b.core.cabinet.DraftFor(st.Applicant, st.DraftID); err != nil {
 					return false, fmt.Errorf("cabinet check: draft %s of situation %s: %w", st.DraftID, s.ID, err)
 				}
 				drafts++
 			}
 			if st.GrantID != uuid.Nil {
-				if _, err := b.core.cabinet.Grant(st.GrantID); err != nil {
+				if _, err := b.core.cabinet.GrantFor(st.Applicant, st.GrantID); err != nil {
 					return false, fmt.Errorf("cabinet check: grant %s of situation %s: %w", st.GrantID, s.ID, err)
 				}
 				grants++

@@ -10,7 +10,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"lifesituations/domain/eventstore"
-	"lifesituations/domain/jsonenc"
 	"lifesituations/domain/personaldata"
 	"lifesituations/domain/situation"
 )
@@ -119,31 +118,23 @@ func (b *batch) write(f *folded) error {
 	if err := putRaw(b.tx.Bucket(bucketLogs), f.id[:], f.log); err != nil {
 		return fmt.Errorf("put log: %w", err)
 	}
+	entries := b.tx.Bucket(bucketPeople)
 	row, drafts, grants := f.rows()
-	if err := putJSON(b.tx.Bucket(bucketSituations), f.id[:], row); err != nil {
-		return err
-	}
 	for _, p := range row.Viewers {
-		if err := putKey(b.tx.Bucket(bucketPeople), indexKey(p, kindSituation, row.OpenedAt, f.id)); err != nil {
+		if err := putEntry(entries, indexKey(p, kindSituation, row.OpenedAt, f.id), present); err != nil {
 			return err
 		}
 	}
 	for _, d := range drafts {
-		if err := putJSON(b.tx.Bucket(bucketDrafts), d.ID[:], d); err != nil {
-			return err
-		}
 		for _, p := range people(d.Applicant, d.Beneficiary) {
-			if err := putKey(b.tx.Bucket(bucketPeople), indexKey(p, kindDraft, d.CreatedAt, d.ID)); err != nil {
+			if err := putEntry(entries, indexKey(p, kindDraft, d.CreatedAt, d.ID), f.id[:]); err != nil {
 				return err
 			}
 		}
 	}
 	for _, g := range grants {
-		if err := putJSON(b.tx.Bucket(bucketGrants), g.ID[:], g); err != nil {
-			return err
-		}
 		for _, p := range people(g.Applicant, g.Beneficiary) {
-			if err := putKey(b.tx.Bucket(bucketPeople), indexKey(p, kindGrant, g.GrantedAt, g.ID)); err != nil {
+			if err := putEntry(entries, indexKey(p, kindGrant, g.GrantedAt, g.ID), f.id[:]); err != nil {
 				return err
 			}
 		}
@@ -162,19 +153,6 @@ func people(ids ...string) []string {
 	return out
 }
 
-// putJSON stores v under k unless the same bytes are there already: a
-// situation's untouched rows then dirty no page.
-func putJSON(b *bolt.Bucket, k []byte, v any) error {
-	raw, err := jsonenc.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %T: %w", v, err)
-	}
-	if err := putRaw(b, k, raw); err != nil {
-		return fmt.Errorf("put %T: %w", v, err)
-	}
-	return nil
-}
-
 // putRaw stores raw under k unless the same bytes are there already.
 func putRaw(b *bolt.Bucket, k, raw []byte) error {
 	if bytes.Equal(b.Get(k), raw) {
@@ -183,16 +161,17 @@ func putRaw(b *bolt.Bucket, k, raw []byte) error {
 	return b.Put(k, raw)
 }
 
-// present is the value of index entries: one byte, so that Get tells a
-// present entry (non-nil) from an absent one.
+// present is the value of the situations' index entries: one byte, so
+// that Get tells a present entry (non-nil) from an absent one.
 var present = []byte{1}
 
-// putKey stores an index entry unless it is there already.
-func putKey(b *bolt.Bucket, k []byte) error {
+// putEntry stores an index entry unless it is there already (an entry's
+// value never changes: its key names what it points to).
+func putEntry(b *bolt.Bucket, k, v []byte) error {
 	if b.Get(k) != nil {
 		return nil
 	}
-	if err := b.Put(k, present); err != nil {
+	if err := b.Put(k, v); err != nil {
 		return fmt.Errorf("put index entry: %w", err)
 	}
 	return nil

@@ -35,7 +35,7 @@ func TestFoldsABirthIntoDraftsGrantsAndASituation(t *testing.T) {
 	if len(drafts) != 2 || drafts[0].ID != first || drafts[1].ID != second {
 		t.Fatalf("drafts = %+v, want %s then %s", drafts, first, second)
 	}
-	allowance, err := f.cab.Draft(stepID(b.id, b.allowance))
+	allowance, err := f.cab.Draft(b.id, stepID(b.id, b.allowance))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestFoldsABirthIntoDraftsGrantsAndASituation(t *testing.T) {
 	if len(grants) != 2 || grants[0].ID != first || grants[1].ID != second {
 		t.Fatalf("grants = %+v, want %s then %s", grants, first, second)
 	}
-	queue, err := f.cab.Grant(grantID(b.id, b.queue))
+	queue, err := f.cab.Grant(b.id, grantID(b.id, b.queue))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestFoldsADraftsLife(t *testing.T) {
 	f.command(b.id, func(st *situation.State, now time.Time) ([]situation.Record, error) {
 		return st.AgencyDecide(residence, catalogue.OutcomeGranted, nil, now)
 	})
-	d, _ = f.cab.Draft(residence)
+	d, _ = f.cab.Draft(b.id, residence)
 	granted := situation.GrantID(residence)
 	if d.Status != situation.StatusConfirmed || d.Outcome != catalogue.OutcomeGranted || d.GrantID != granted {
 		t.Errorf("granted draft = %+v", d)
@@ -177,7 +177,7 @@ func TestFoldsADraftsLife(t *testing.T) {
 	f.command(b.id, func(st *situation.State, now time.Time) ([]situation.Record, error) {
 		return st.Expire(allowance, nil, now), nil
 	})
-	if d, _ := f.cab.Draft(allowance); d.Status != situation.StatusExpired || d.Outcome != situation.OutcomeExpired {
+	if d, _ := f.cab.Draft(b.id, allowance); d.Status != situation.StatusExpired || d.Outcome != situation.OutcomeExpired {
 		t.Errorf("expired draft = %+v", d)
 	}
 
@@ -185,7 +185,7 @@ func TestFoldsADraftsLife(t *testing.T) {
 	f.command(b.id, func(st *situation.State, now time.Time) ([]situation.Record, error) {
 		return st.WithdrawGrant(queue, mother, now)
 	})
-	g, _ = f.cab.Grant(queue)
+	g, _ = f.cab.Grant(b.id, queue)
 	if g.Status != cabinet.GrantWithdrawn || !g.WithdrawnAt.Equal(start.Add(5*time.Hour)) {
 		t.Errorf("withdrawn grant = %+v", g)
 	}
@@ -261,10 +261,10 @@ func TestFoldsDeclinedAndWithdrawnDrafts(t *testing.T) {
 	f.command(b.id, func(st *situation.State, now time.Time) ([]situation.Record, error) {
 		return st.WithdrawDraftsOf(mother, situation.WithdrawOrder{Reason: "the applicant died", Cause: uuid.New()}, now), nil
 	})
-	if d, _ := f.cab.Draft(allowance); d.Status != situation.StatusDeclined {
+	if d, _ := f.cab.Draft(b.id, allowance); d.Status != situation.StatusDeclined {
 		t.Errorf("declined draft = %+v", d)
 	}
-	if d, _ := f.cab.Draft(residence); d.Status != situation.StatusWithdrawn || d.Outcome != situation.OutcomeWithdrawn {
+	if d, _ := f.cab.Draft(b.id, residence); d.Status != situation.StatusWithdrawn || d.Outcome != situation.OutcomeWithdrawn {
 		t.Errorf("withdrawn draft = %+v", d)
 	}
 	notes, _ := f.cab.Notifications(mother)
@@ -322,10 +322,10 @@ func TestNotifiesTheBeneficiaryWhenAnotherAdult(t *testing.T) {
 
 func TestLookupsOfWhatDoesNotExist(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.cab.Draft(uuid.New()); !errors.Is(err, cabinet.ErrNotFound) {
+	if _, err := f.cab.Draft(uuid.New(), uuid.New()); !errors.Is(err, cabinet.ErrNotFound) {
 		t.Errorf("draft: %v", err)
 	}
-	if _, err := f.cab.Grant(uuid.New()); !errors.Is(err, cabinet.ErrNotFound) {
+	if _, err := f.cab.Grant(uuid.New(), uuid.New()); !errors.Is(err, cabinet.ErrNotFound) {
 		t.Errorf("grant: %v", err)
 	}
 	if _, err := f.cab.SituationFor(mother, uuid.New()); !errors.Is(err, cabinet.ErrNotFound) {

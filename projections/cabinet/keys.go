@@ -13,28 +13,29 @@ import (
 var (
 	bucketMeta = []byte("meta")
 	// logs: situation id -> the situation's events, trimmed of what the
-	// citizen never sees, to fold it again when a new event comes.
+	// citizen never sees: the one value kept per situation. Its drafts,
+	// grants and row are rendered from it when read, as they stand.
 	bucketLogs = []byte("logs")
-	// situations, drafts, grants: id -> row (JSON).
-	bucketSituations = []byte("situations")
-	bucketDrafts     = []byte("drafts")
-	bucketGrants     = []byte("grants")
 	// people: everything listed per person, under person 0x00 kind:
-	// their drafts, grants and situations (kind time id -> present; keys
-	// sort by time then id, which is the order of the lists) and their
-	// notifications (kind time position seq -> Notification). One bucket
-	// keeps a person's entries side by side: a situation's step dirties a
-	// page or two per person it concerns, where a bucket per list dirtied
-	// one in each list (random persons leave no two entries on a page).
+	// their situations (kind time situation id -> present), drafts and
+	// grants (kind time id -> situation id; keys sort by time then id,
+	// which is the order of the lists) and notifications (kind time
+	// position seq -> Notification). One bucket keeps a person's entries
+	// side by side: a situation's step dirties a page or two per person it
+	// concerns.
 	bucketPeople = []byte("people")
 
-	// fileLayout: a file of another version (or of none: the first
-	// layout kept a bucket per list) is emptied and folded again.
+	// fileLayout: a file of another version (or of none) is emptied and
+	// folded again. The first layout kept a bucket per list; the second
+	// kept each situation's row and its drafts and grants in buckets of
+	// their own, keyed by id: three more random pages per situation, each
+	// a copy of what its log holds.
 	fileLayout = derived.Layout{
-		Meta: bucketMeta, Key: []byte("layout"), Version: "2",
-		Buckets: [][]byte{bucketMeta, bucketLogs, bucketSituations, bucketDrafts, bucketGrants, bucketPeople},
+		Meta: bucketMeta, Key: []byte("layout"), Version: "3",
+		Buckets: [][]byte{bucketMeta, bucketLogs, bucketPeople},
 		Former: [][]byte{
 			[]byte("person_drafts"), []byte("person_grants"), []byte("person_situations"), []byte("notifications"),
+			[]byte("situations"), []byte("drafts"), []byte("grants"),
 		},
 	}
 )

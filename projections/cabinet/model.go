@@ -72,6 +72,9 @@ type Grant struct {
 	// ReplacedBy is the grant that replaced a withdrawn one (a
 	// kindergarten place moved to the new region).
 	ReplacedBy uuid.UUID `json:"replaced_by,omitzero"`
+	// ReplacedIn is the situation of the grant that replaced it, to read
+	// that grant by (Cabinet.Grant).
+	ReplacedIn uuid.UUID `json:"-"`
 }
 
 // SituationStatus is open while a step waits for the citizen or the agency.

@@ -57,7 +57,7 @@ func TestNotificationsOfTellsWhatTheCabinetShows(t *testing.T) {
 		f.later(time.Hour)
 		f.command(b.id, cmd)
 	}
-	if d, _ := f.cab.Draft(son); d.Status != situation.StatusWithdrawn {
+	if d, _ := f.cab.Draft(b.id, son); d.Status != situation.StatusWithdrawn {
 		t.Fatalf("the son's draft = %+v, want it withdrawn with his mother's", d)
 	}
 

@@ -15,14 +15,11 @@ import (
 func (c *Cabinet) Drafts(person string) ([]Draft, error) {
 	out := []Draft{}
 	err := c.file.View(func(tx *bolt.Tx) error {
-		rows := tx.Bucket(bucketDrafts)
-		return scan(tx.Bucket(bucketPeople), personPrefix(person, kindDraft), false, func(k, _ []byte) error {
-			var d Draft
-			if err := getJSON(rows, idOf(k), &d); err != nil {
-				return err
-			}
+		r := newReader(tx)
+		return scan(tx.Bucket(bucketPeople), personPrefix(person, kindDraft), false, func(k, v []byte) error {
+			d, err := r.draft(situationOf(v), idOf(k))
 			out = append(out, d)
-			return nil
+			return err
 		})
 	})
 	if err != nil {
@@ -42,14 +39,15 @@ func (c *Cabinet) Grants(person string) ([]Grant, error) {
 	err := c.file.View(func(tx *bolt.Tx) error {
 		// An index key past its owner's prefix is granted_at then id: one
 		// grant has the same suffix under every owner.
+		type entry struct{ suffix, situation []byte }
 		seen := map[string]bool{}
-		var suffixes [][]byte
+		var found []entry
 		for _, owner := range owners {
 			prefix := personPrefix(owner, kindGrant)
-			err := scan(tx.Bucket(bucketPeople), prefix, false, func(k, _ []byte) error {
+			err := scan(tx.Bucket(bucketPeople), prefix, false, func(k, v []byte) error {
 				if s := k[len(prefix):]; !seen[string(s)] {
 					seen[string(s)] = true
-					suffixes = append(suffixes, bytes.Clone(s))
+					found = append(found, entry{bytes.Clone(s), bytes.Clone(v)})
 				}
 				return nil
 			})
@@ -57,11 +55,11 @@ func (c *Cabinet) Grants(person string) ([]Grant, error) {
 				return err
 			}
 		}
-		slices.SortFunc(suffixes, bytes.Compare)
-		rows := tx.Bucket(bucketGrants)
-		for _, s := range suffixes {
-			var g Grant
-			if err := getJSON(rows, idOf(s), &g); err != nil {
+		slices.SortFunc(found, func(a, b entry) int { return bytes.Compare(a.suffix, b.suffix) })
+		r := newReader(tx)
+		for _, e := range found {
+			g, err := r.grant(situationOf(e.situation), idOf(e.suffix))
+			if err != nil {
 				return err
 			}
 			out = append(out, g)
@@ -81,10 +79,10 @@ func (c *Cabinet) Situations(person string) ([]Situation, error) {
 	minors := c.minors(person)
 	out := []Situation{}
 	err := c.file.View(func(tx *bolt.Tx) error {
-		rows := tx.Bucket(bucketSituations)
+		r := newReader(tx)
 		return scan(tx.Bucket(bucketPeople), personPrefix(person, kindSituation), true, func(k, _ []byte) error {
-			var row situationRow
-			if err := getJSON(rows, idOf(k), &row); err != nil {
+			row, err := r.row(idOf(k))
+			if err != nil {
 				return err
 			}
 			out = append(out, row.view(person, minors))
@@ -117,37 +115,56 @@ func (c *Cabinet) Notifications(person string) ([]Notification, error) {
 	return out, nil
 }
 
-// Draft returns a draft whoever may see it; ErrNotFound when there is none.
-func (c *Cabinet) Draft(id uuid.UUID) (Draft, error) {
+// Draft returns a draft of a situation whoever may see it; ErrNotFound
+// when there is none.
+func (c *Cabinet) Draft(situation, id uuid.UUID) (Draft, error) {
 	var d Draft
-	return d, c.get(bucketDrafts, "draft", id, &d)
+	err := c.file.View(func(tx *bolt.Tx) (err error) {
+		d, err = newReader(tx).draft(situation, id)
+		return err
+	})
+	if err != nil {
+		return Draft{}, fmt.Errorf("draft %s: %w", id, err)
+	}
+	return d, nil
 }
 
-// Grant returns a grant whoever may see it; ErrNotFound when there is none.
-func (c *Cabinet) Grant(id uuid.UUID) (Grant, error) {
+// Grant returns a grant of a situation whoever may see it; ErrNotFound
+// when there is none.
+func (c *Cabinet) Grant(situation, id uuid.UUID) (Grant, error) {
 	var g Grant
-	return g, c.get(bucketGrants, "grant", id, &g)
+	err := c.file.View(func(tx *bolt.Tx) (err error) {
+		g, err = newReader(tx).grant(situation, id)
+		return err
+	})
+	if err != nil {
+		return Grant{}, fmt.Errorf("grant %s: %w", id, err)
+	}
+	return g, nil
 }
 
 // Situation returns a situation with all its steps; ErrNotFound when there
 // is none.
 func (c *Cabinet) Situation(id uuid.UUID) (Situation, error) {
-	var row situationRow
-	if err := c.get(bucketSituations, "situation", id, &row); err != nil {
-		return Situation{}, err
-	}
-	return row.Situation, nil
+	row, err := c.situationRow(id)
+	return row.Situation, err
 }
 
 // DraftFor returns a draft person is applicant or beneficiary of;
 // ErrNotFound for any other.
 func (c *Cabinet) DraftFor(person string, id uuid.UUID) (Draft, error) {
-	d, err := c.Draft(id)
+	var d Draft
+	err := c.file.View(func(tx *bolt.Tx) (err error) {
+		r := newReader(tx)
+		sit, ok := r.find(person, kindDraft, id)
+		if !ok {
+			return ErrNotFound
+		}
+		d, err = r.draft(sit, id)
+		return err
+	})
 	if err != nil {
-		return Draft{}, err
-	}
-	if d.Applicant != person && d.Beneficiary != person {
-		return Draft{}, fmt.Errorf("draft %s: %w", id, ErrNotFound)
+		return Draft{}, fmt.Errorf("draft %s: %w", id, err)
 	}
 	return d, nil
 }
@@ -155,24 +172,34 @@ func (c *Cabinet) DraftFor(person string, id uuid.UUID) (Draft, error) {
 // GrantFor returns a grant person is applicant or beneficiary of, or one of
 // their children under 18 is; ErrNotFound for any other.
 func (c *Cabinet) GrantFor(person string, id uuid.UUID) (Grant, error) {
-	g, err := c.Grant(id)
+	owners := []string{person}
+	for child := range c.minors(person) {
+		owners = append(owners, child)
+	}
+	var g Grant
+	err := c.file.View(func(tx *bolt.Tx) error {
+		r := newReader(tx)
+		for _, owner := range owners {
+			sit, ok := r.find(owner, kindGrant, id)
+			if ok {
+				var err error
+				g, err = r.grant(sit, id)
+				return err
+			}
+		}
+		return ErrNotFound
+	})
 	if err != nil {
-		return Grant{}, err
+		return Grant{}, fmt.Errorf("grant %s: %w", id, err)
 	}
-	if g.Applicant == person || g.Beneficiary == person {
-		return g, nil
-	}
-	if minors := c.minors(person); minors[g.Beneficiary] || minors[g.Applicant] {
-		return g, nil
-	}
-	return Grant{}, fmt.Errorf("grant %s: %w", id, ErrNotFound)
+	return g, nil
 }
 
 // SituationFor returns a situation as person sees it (see Situations);
 // ErrNotFound when they do not see it.
 func (c *Cabinet) SituationFor(person string, id uuid.UUID) (Situation, error) {
-	var row situationRow
-	if err := c.get(bucketSituations, "situation", id, &row); err != nil {
+	row, err := c.situationRow(id)
+	if err != nil {
 		return Situation{}, err
 	}
 	if !slices.Contains(row.Viewers, person) {
@@ -181,24 +208,96 @@ func (c *Cabinet) SituationFor(person string, id uuid.UUID) (Situation, error) {
 	return row.view(person, c.minors(person)), nil
 }
 
-func (c *Cabinet) get(bucket []byte, what string, id uuid.UUID, v any) error {
-	err := c.file.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bucket), id, v) })
+func (c *Cabinet) situationRow(id uuid.UUID) (situationRow, error) {
+	var row situationRow
+	err := c.file.View(func(tx *bolt.Tx) (err error) {
+		row, err = newReader(tx).row(id)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", what, id, err)
+		return situationRow{}, fmt.Errorf("situation %s: %w", id, err)
 	}
-	return nil
+	return row, nil
 }
 
-// getJSON decodes the row stored under id; ErrNotFound when there is none.
-func getJSON(b *bolt.Bucket, id uuid.UUID, v any) error {
-	raw := b.Get(id[:])
-	if raw == nil {
-		return ErrNotFound
+// reader renders what a read asks for from the situations' kept logs,
+// folding each situation once per read.
+type reader struct {
+	tx   *bolt.Tx
+	sits map[uuid.UUID]*folded
+}
+
+func newReader(tx *bolt.Tx) *reader { return &reader{tx: tx, sits: map[uuid.UUID]*folded{}} }
+
+// situation folds a situation from its log; ErrNotFound when it has none.
+func (r *reader) situation(id uuid.UUID) (*folded, error) {
+	if f, ok := r.sits[id]; ok {
+		return f, nil
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("decode %T: %w", v, err)
+	log := r.tx.Bucket(bucketLogs).Get(id[:])
+	if log == nil {
+		return nil, ErrNotFound
 	}
-	return nil
+	f, err := foldLog(id, log)
+	if err != nil {
+		return nil, err
+	}
+	r.sits[id] = f
+	return f, nil
+}
+
+func (r *reader) row(id uuid.UUID) (situationRow, error) {
+	f, err := r.situation(id)
+	if err != nil {
+		return situationRow{}, err
+	}
+	row, _, _ := f.rows()
+	return row, nil
+}
+
+func (r *reader) draft(situation, id uuid.UUID) (Draft, error) {
+	f, err := r.situation(situation)
+	if err != nil {
+		return Draft{}, err
+	}
+	st, ok := f.state.Step(id)
+	if !ok || st.Draft == nil {
+		return Draft{}, ErrNotFound
+	}
+	return f.draft(st), nil
+}
+
+func (r *reader) grant(situation, id uuid.UUID) (Grant, error) {
+	f, err := r.situation(situation)
+	if err != nil {
+		return Grant{}, err
+	}
+	st, ok := f.state.StepByGrant(id)
+	if !ok || st.Grant == nil {
+		return Grant{}, ErrNotFound
+	}
+	return f.grant(st), nil
+}
+
+// find looks for id among person's entries of a kind (a few: a person's
+// drafts or grants), and returns the situation it is of.
+func (r *reader) find(person string, kind byte, id uuid.UUID) (uuid.UUID, bool) {
+	var sit uuid.UUID
+	found := false
+	_ = scan(r.tx.Bucket(bucketPeople), personPrefix(person, kind), false, func(k, v []byte) error {
+		if idOf(k) == id {
+			sit, found = situationOf(v), true
+		}
+		return nil
+	})
+	return sit, found
+}
+
+// situationOf is the situation id a draft's or grant's entry holds.
+func situationOf(v []byte) uuid.UUID {
+	var id uuid.UUID
+	copy(id[:], v)
+	return id
 }
 
 // scan calls fn for every key of b starting with prefix, in key order or,

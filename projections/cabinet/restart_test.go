@@ -1,8 +1,10 @@
 package cabinet_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -138,27 +140,14 @@ func appendRecords(t *testing.T, store eventstore.Store, sit uuid.UUID, expected
 	return res.Position
 }
 
-// A file written with the first layout (a bucket per list, no layout in
-// its meta) is emptied at open and folded again from the log, rather than
-// read with keys it does not have.
+// A file written with an earlier layout is emptied at open and folded
+// again from the log, rather than read with keys it does not have: the
+// first (a bucket per list, no layout in its meta) and the second (each
+// situation's row, drafts and grants in buckets of their own, the lists'
+// entries pointing to nothing).
 func TestAFileOfAnEarlierLayoutIsFoldedAgain(t *testing.T) {
-	f := newFixture(t)
-	b := newBirth("birth-layout")
-	f.openSituation(b.opened(), b.steps()...)
-	before, pos := f.snapshot(), f.cab.Position()
-	f.stop()
-
-	// Make it a file of the first layout: no layout recorded, the lists in
-	// the buckets of that layout (left with a stale entry), not in people.
-	path := filepath.Join(f.dir, "cabinet.db")
-	rewriteFile(t, path, func(tx *bolt.Tx) error {
-		if err := tx.Bucket([]byte("meta")).Delete([]byte("layout")); err != nil {
-			return err
-		}
-		if err := tx.DeleteBucket([]byte("people")); err != nil {
-			return err
-		}
-		for _, name := range []string{"person_drafts", "person_grants", "person_situations", "notifications"} {
+	stale := func(tx *bolt.Tx, names ...string) error {
+		for _, name := range names {
 			bk, err := tx.CreateBucket([]byte(name))
 			if err != nil {
 				return err
@@ -168,28 +157,73 @@ func TestAFileOfAnEarlierLayoutIsFoldedAgain(t *testing.T) {
 			}
 		}
 		return nil
-	})
-
-	f.open()
-	f.wait(pos)
-	if after := f.snapshot(); after != before {
-		t.Fatalf("the file of the earlier layout was not folded again:\nbefore %s\nafter  %s", before, after)
 	}
-	f.stop()
-	rewriteFile(t, path, func(tx *bolt.Tx) error {
-		var names []string
-		_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-			names = append(names, string(name))
-			return nil
+	layouts := map[string]func(tx *bolt.Tx) error{
+		"first": func(tx *bolt.Tx) error {
+			if err := tx.Bucket([]byte("meta")).Delete([]byte("layout")); err != nil {
+				return err
+			}
+			if err := tx.DeleteBucket([]byte("people")); err != nil {
+				return err
+			}
+			return stale(tx, "person_drafts", "person_grants", "person_situations", "notifications")
+		},
+		"second": func(tx *bolt.Tx) error {
+			if err := tx.Bucket([]byte("meta")).Put([]byte("layout"), []byte("2")); err != nil {
+				return err
+			}
+			people := tx.Bucket([]byte("people"))
+			var lists [][]byte
+			_ = people.ForEach(func(k, _ []byte) error {
+				if i := bytes.IndexByte(k, 0); k[i+1] == 'd' || k[i+1] == 'g' {
+					lists = append(lists, bytes.Clone(k))
+				}
+				return nil
+			})
+			for _, k := range lists {
+				if err := people.Put(k, []byte{1}); err != nil {
+					return err
+				}
+			}
+			if len(lists) == 0 {
+				return errors.New("no draft or grant listed")
+			}
+			return stale(tx, "situations", "drafts", "grants")
+		},
+	}
+	for name, rewrite := range layouts {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			b := newBirth("birth-layout")
+			f.openSituation(b.opened(), b.steps()...)
+			before, pos := f.snapshot(), f.cab.Position()
+			f.stop()
+
+			path := filepath.Join(f.dir, "cabinet.db")
+			rewriteFile(t, path, rewrite)
+
+			f.open()
+			f.wait(pos)
+			if after := f.snapshot(); after != before {
+				t.Fatalf("the file of the earlier layout was not folded again:\nbefore %s\nafter  %s", before, after)
+			}
+			f.stop()
+			rewriteFile(t, path, func(tx *bolt.Tx) error {
+				var names []string
+				_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+					names = append(names, string(name))
+					return nil
+				})
+				if want := []string{"logs", "meta", "people"}; !slices.Equal(names, want) {
+					t.Errorf("buckets after the fold = %v, want %v", names, want)
+				}
+				if got := tx.Bucket([]byte("meta")).Get([]byte("layout")); string(got) != "3" {
+					t.Errorf("layout recorded = %q, want 3", got)
+				}
+				return nil
+			})
 		})
-		if want := []string{"drafts", "grants", "logs", "meta", "people", "situations"}; !slices.Equal(names, want) {
-			t.Errorf("buckets after the fold = %v, want %v", names, want)
-		}
-		if got := tx.Bucket([]byte("meta")).Get([]byte("layout")); string(got) != "2" {
-			t.Errorf("layout recorded = %q, want 2", got)
-		}
-		return nil
-	})
+	}
 }
 
 // rewriteFile runs fn in a write transaction on the closed cabinet's file.

@@ -94,7 +94,7 @@ func (f *folded) grant(st *situation.Step) Grant {
 	if st.Grant.Withdrawn {
 		g.Status, g.WithdrawnAt = GrantWithdrawn, st.UpdatedAt
 		if w := st.Withdrawal; w != nil && w.ReplacedBy != nil {
-			g.ReplacedBy = w.ReplacedBy.Grant
+			g.ReplacedBy, g.ReplacedIn = w.ReplacedBy.Grant, w.ReplacedBy.Situation
 		}
 	}
 	if st.Draft != nil {
