@@ -48,3 +48,28 @@ func BenchmarkFold(b *testing.B) {
 		return cabinet.Open(filepath.Join(dir, "cabinet.db"))
 	})
 }
+
+// BenchmarkReads reads a mother's cabinet (her situations, drafts and
+// grants) after a birth: what a citizen's pages ask for. Each read folds
+// the situations it shows from their kept logs.
+func BenchmarkReads(b *testing.B) {
+	f := newFixture(b)
+	bi := newBirth("bench-reads")
+	f.openSituation(bi.opened(), bi.steps()...)
+	for _, read := range []struct {
+		name string
+		fn   func() (int, error)
+	}{
+		{"situations", func() (int, error) { s, err := f.cab.Situations(mother); return len(s), err }},
+		{"drafts", func() (int, error) { d, err := f.cab.Drafts(mother); return len(d), err }},
+		{"grants", func() (int, error) { g, err := f.cab.Grants(mother); return len(g), err }},
+	} {
+		b.Run(read.name, func(b *testing.B) {
+			for b.Loop() {
+				if n, err := read.fn(); err != nil || n == 0 {
+					b.Fatalf("%d read, %v", n, err)
+				}
+			}
+		})
+	}
+}

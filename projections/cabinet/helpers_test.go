@@ -40,7 +40,7 @@ var testFamily = family{
 }
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	clock *clock.Manual
 	store eventstore.Store
@@ -48,7 +48,7 @@ type fixture struct {
 	stop  func()
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	clk := clock.NewManual(start)
 	store, err := embedded.Open(t.TempDir(), embedded.WithClock(clk))
