@@ -181,11 +181,10 @@ func trim(eventType string, data json.RawMessage) (event, error) {
 			return event{}, err
 		}
 		o.Trigger.Data, o.Parameters = nil, nil
-		if len(o.Facts) > 0 {
-			for id, p := range o.Facts {
-				o.Facts[id] = catalogue.Person{ID: p.ID, BirthDate: p.BirthDate}
-			}
-		} else {
+		for id, p := range o.Facts {
+			o.Facts[id] = catalogue.Person{ID: p.ID, BirthDate: p.BirthDate}
+		}
+		if len(o.Facts) == 0 {
 			o.Facts = nil // a decode of the kept bytes gives nil for no facts (omitempty)
 		}
 		raw, err := marshal(o)
