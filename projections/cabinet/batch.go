@@ -80,24 +80,9 @@ func foldLog(id uuid.UUID, v []byte) (*folded, error) {
 	if v == nil {
 		return f, nil
 	}
-	err := eachEntry(v, func(e logEntry) error {
-		ev := event{logEntry: e}
-		var err error
-		switch e.Type {
-		case situation.TypeOpened:
-			var o situation.Opened
-			o, err = situation.DecodeOpened(e.Data)
-			ev.opened = &o
-		case situation.TypeStepDecided:
-			var d situation.StepDecided
-			d, err = situation.DecodeStepDecidedBrief(e.Data)
-			ev.decided = &d
-		}
-		if err == nil {
-			err = f.fold(ev)
-		}
-		return err
-	})
+	// The domain's fold decodes the openings and step decisions in one pass
+	// (situation.DecodeOpened, DecodeStepDecided).
+	err := eachEntry(v, func(e logEntry) error { return f.fold(event{logEntry: e}) })
 	if err != nil {
 		return nil, fmt.Errorf("refold situation %s: %w", id, err)
 	}
