@@ -11,54 +11,79 @@ import (
 	"fmt"
 	"io"
 	"slices"
+
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // A sealed value is stored in place of the plain one as the JSON object
 //
-//	{"sealed":"v1:<owner id>:<base64url of nonce | AES-256-GCM ciphertext>"}
+//	{"sealed":"v2:<owner id>:<base64url of nonce | ChaCha20-Poly1305 ciphertext>"}
 //
 // whose plaintext is the value's JSON encoding and whose additional data
 // is the owner's id. The owner is named in the envelope so that a reader
 // needs no table to open it (an envelope copied anywhere still opens, and
 // a later change of the table does not strand old events), and so that a
 // reader of the raw log sees whose it is. The byte sequence
-// `{"sealed":"v1:` cannot occur inside a JSON string (its quotes would be
+// `{"sealed":"v` cannot occur inside a JSON string (its quotes would be
 // escaped), so a scan for it finds only envelopes, never plain text.
+//
+// The digit after the v names the cipher. Version 1, AES-256-GCM, is
+// still opened; values are sealed with version 2. Every person has a key
+// of their own, so a reader of the log sets up a cipher for nearly every
+// value it opens: AES-GCM's set-up (its key schedule and GHASH tables,
+// 1.3 KB) cost five times the opening of a name, ChaCha20-Poly1305 has
+// none (docs/architecture.md, "Sealed value").
 const (
-	envelopeStart = `{"sealed":"v1:`
-	envelopeEnd   = `"}`
-	// KeySize is the size of a person's key: AES-256.
+	envelopeHead = `{"sealed":"v` // then the version's digit and ':'
+	envelopeEnd  = `"}`
+	// KeySize is the size of a person's key: 256 bits, for either cipher.
 	KeySize = 32
+
+	versionAESGCM   = '1'
+	versionChaCha   = '2'
+	sealVersion     = versionChaCha
+	envelopeStart   = envelopeHead + string(sealVersion) + ":"
+	envelopeHeadLen = len(envelopeHead) + 2 // with the digit and ':'
 )
 
-var envelopePrefix = []byte(envelopeStart)
+var envelopeHeadBytes = []byte(envelopeHead)
 
 // Key is a person's key as the key store has it.
 type Key struct {
-	// Secret is the AES-256 key; nil once erased.
+	// Secret is the 256-bit key; nil once erased.
 	Secret []byte
 	// Erased: the person's key was deleted; their sealed values read as
 	// Marker.
 	Erased bool
-	// aead is the cipher made from Secret once (NewKey), so that a key
-	// store's cached key opens values without setting up AES again.
-	aead cipher.AEAD
+	// ciphers are made from Secret once per version, when first needed
+	// (NewKey and Ready make the one values are sealed with).
+	ciphers [len(ciphers)]cipher.AEAD
 }
+
+// ciphers makes the cipher of each version, from '1'.
+var ciphers = [...]func(secret []byte) (cipher.AEAD, error){newAESGCM, newChaCha}
 
 // NewKey returns the key with its cipher ready.
-func NewKey(secret []byte) (Key, error) {
-	aead, err := newAEAD(secret)
-	if err != nil {
-		return Key{}, err
-	}
-	return Key{Secret: secret, aead: aead}, nil
-}
+func NewKey(secret []byte) (Key, error) { return Key{Secret: secret}.Ready() }
 
-func (k Key) cipher() (cipher.AEAD, error) {
-	if k.aead != nil {
-		return k.aead, nil
+// cipherOf is the cipher of an envelope of that version, made once per
+// key (k is the caller's: a payload's owner keys).
+func (k *Key) cipherOf(version byte) (cipher.AEAD, error) {
+	i := int(version) - '1'
+	if i < 0 || i >= len(ciphers) {
+		return nil, fmt.Errorf("version %c is not known to this build", version)
 	}
-	return newAEAD(k.Secret)
+	if k.ciphers[i] == nil {
+		if len(k.Secret) != KeySize {
+			return nil, fmt.Errorf("a key is %d bytes, not %d", KeySize, len(k.Secret))
+		}
+		aead, err := ciphers[i](k.Secret)
+		if err != nil {
+			return nil, err
+		}
+		k.ciphers[i] = aead
+	}
+	return k.ciphers[i], nil
 }
 
 // KeyStore is the port to the persons' keys.
@@ -78,8 +103,8 @@ type KeyStore interface {
 var ErrNoKey = errors.New("no key for this person")
 
 // Cacheable is the key as a key store keeps it in memory: the secret
-// without its ready cipher, which holds 784 bytes (about 100 MiB over a
-// cache of 131,072 persons) while making one again costs 0.6 us.
+// without its ciphers, which an AES-GCM one made 784 bytes (about 100 MiB
+// over a cache of 131,072 persons), while making them again costs little.
 func (k Key) Cacheable() Key { return Key{Secret: k.Secret, Erased: k.Erased} }
 
 // MakeRoom drops an arbitrary eighth of a key store's cache once it holds
@@ -127,7 +152,7 @@ func LookupAll(persons []string, lookup func(person string) (Key, error)) (map[s
 // bytes are made at the end of the envelope's buffer, then encoded into
 // its beginning (the owner's id there is the additional data).
 func Seal(k Key, owner string, value json.RawMessage, random io.Reader) (json.RawMessage, error) {
-	aead, err := k.cipher()
+	aead, err := k.cipherOf(sealVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +176,16 @@ func Seal(k Key, owner string, value json.RawMessage, random io.Reader) (json.Ra
 }
 
 // IsSealed reports whether a value is an envelope.
-func IsSealed(v json.RawMessage) bool { return bytes.HasPrefix(bytes.TrimSpace(v), envelopePrefix) }
+func IsSealed(v json.RawMessage) bool { return envelopeAt(bytes.TrimSpace(v), 0) }
+
+// envelopeAt reports whether an envelope's head, of any version, starts
+// data[start:].
+func envelopeAt(data []byte, start int) bool {
+	return len(data)-start >= envelopeHeadLen && bytes.HasPrefix(data[start:], envelopeHeadBytes) &&
+		isDigit(data[start+len(envelopeHead)]) && data[start+len(envelopeHead)+1] == ':'
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // Contains reports whether a payload holds any envelope: a payload without
 // one is read as it is, undecoded.
@@ -170,7 +204,7 @@ func indexEnvelope(data []byte, from int) int {
 			return -1
 		}
 		i += k
-		if start := i - v; bytes.HasPrefix(data[start:], envelopePrefix) {
+		if start := i - v; start >= 0 && envelopeAt(data, start) {
 			return start
 		}
 		i++
@@ -181,6 +215,7 @@ func indexEnvelope(data []byte, from int) int {
 // envelope is one envelope found in a payload.
 type envelope struct {
 	start, end int    // data[start:end] is the whole envelope
+	version    byte   // its digit: which cipher sealed it
 	owner      []byte // the owner's id, in data
 	sealed     []byte // base64url
 }
@@ -191,7 +226,7 @@ func nextEnvelope(data []byte, from int) (envelope, bool, error) {
 	if start < 0 {
 		return envelope{}, false, nil
 	}
-	body := start + len(envelopeStart)
+	body := start + envelopeHeadLen
 	colon := bytes.IndexByte(data[body:], ':')
 	quote := bytes.IndexByte(data[body:], '"')
 	if colon < 0 || quote < 0 || colon > quote || !bytes.HasPrefix(data[body+quote:], []byte(envelopeEnd)) {
@@ -199,25 +234,24 @@ func nextEnvelope(data []byte, from int) (envelope, bool, error) {
 	}
 	return envelope{
 		start: start, end: body + quote + len(envelopeEnd),
-		owner:  data[body : body+colon],
-		sealed: data[body+colon+1 : body+quote],
+		version: data[start+len(envelopeHead)],
+		owner:   data[body : body+colon],
+		sealed:  data[body+colon+1 : body+quote],
 	}, true, nil
 }
 
 // HasCipher reports whether the key's cipher is made (Ready, NewKey).
-func (k Key) HasCipher() bool { return k.aead != nil }
+func (k Key) HasCipher() bool { return k.ciphers[sealVersion-'1'] != nil }
 
 // Ready returns the key with its cipher made, to seal or open several
 // values with it (a key store's cache keeps keys without it).
 func (k Key) Ready() (Key, error) {
-	if k.Erased || k.aead != nil {
+	if k.Erased {
 		return k, nil
 	}
-	aead, err := newAEAD(k.Secret)
-	if err != nil {
+	if _, err := k.cipherOf(sealVersion); err != nil {
 		return Key{}, err
 	}
-	k.aead = aead
 	return k, nil
 }
 
@@ -226,10 +260,11 @@ func (k Key) Ready() (Key, error) {
 // and opened in place there (no buffer of its own): the plaintext is
 // shorter than the envelope it replaces, so a dst made as large as the
 // payload never grows.
-func open(dst []byte, k Key, owner []byte, sealed []byte) ([]byte, error) {
-	aead, err := k.cipher()
+func open(dst []byte, k *Key, e envelope) ([]byte, error) {
+	owner, sealed := e.owner, e.sealed
+	aead, err := k.cipherOf(e.version)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sealed value of %s: %w", owner, err)
 	}
 	need := base64.RawURLEncoding.DecodedLen(len(sealed))
 	at := len(dst)
@@ -261,7 +296,7 @@ func Open(k Key, v json.RawMessage) (owner string, value json.RawMessage, err er
 	if !ok || e.start != 0 || e.end != len(v) {
 		return "", nil, errors.New("not a sealed value")
 	}
-	plain, err := open(nil, k, e.owner, e.sealed)
+	plain, err := open(nil, &k, e)
 	return string(e.owner), plain, err
 }
 
@@ -306,7 +341,7 @@ func unseal(data []byte, keyOf func(owner string) (Key, error)) ([]byte, error) 
 		}
 		if k.Erased {
 			out = append(out, markerJSON...)
-		} else if out, err = open(out, k, e.owner, e.sealed); err != nil {
+		} else if out, err = open(out, k, e); err != nil {
 			return nil, err
 		}
 		from = e.end
@@ -321,41 +356,42 @@ type ownerKeys struct {
 	owners [4][]byte
 	keys   [4]Key
 	n      int
-	more   map[string]Key // beyond four owners
+	more   map[string]*Key // beyond four owners
 }
 
-func (o *ownerKeys) of(owner []byte, keyOf func(string) (Key, error)) (Key, error) {
+// of returns the owner's key, whose ciphers open() may make: the caller
+// holds it only while o lives.
+func (o *ownerKeys) of(owner []byte, keyOf func(string) (Key, error)) (*Key, error) {
 	for i := 0; i < o.n; i++ {
 		if bytes.Equal(o.owners[i], owner) {
-			return o.keys[i], nil
+			return &o.keys[i], nil
 		}
 	}
 	if k, ok := o.more[string(owner)]; ok {
 		return k, nil
 	}
 	k, err := keyOf(string(owner))
-	if err == nil {
-		k, err = k.Ready()
-	}
 	if err != nil {
-		return Key{}, fmt.Errorf("key of %s: %w", owner, err)
+		return nil, fmt.Errorf("key of %s: %w", owner, err)
 	}
 	if o.n < len(o.owners) {
 		o.owners[o.n], o.keys[o.n] = owner, k
 		o.n++
-		return k, nil
+		return &o.keys[o.n-1], nil
 	}
 	if o.more == nil {
-		o.more = map[string]Key{}
+		o.more = map[string]*Key{}
 	}
-	o.more[string(owner)] = k
-	return k, nil
+	o.more[string(owner)] = &k
+	return &k, nil
 }
 
-func newAEAD(secret []byte) (cipher.AEAD, error) {
-	if len(secret) != KeySize {
-		return nil, fmt.Errorf("a key is %d bytes, not %d", KeySize, len(secret))
-	}
+// newChaCha is the cipher of version 2: ChaCha20-Poly1305 (RFC 8439),
+// whose set-up copies the key.
+func newChaCha(secret []byte) (cipher.AEAD, error) { return chacha20poly1305.New(secret) }
+
+// newAESGCM is the cipher of version 1: AES-256-GCM.
+func newAESGCM(secret []byte) (cipher.AEAD, error) {
 	block, err := aes.NewCipher(secret)
 	if err != nil {
 		return nil, err

@@ -56,7 +56,10 @@ func TestEnvelopeRefusesOtherKeyAndOtherOwner(t *testing.T) {
 	}
 	// The owner is authenticated: moving the ciphertext to another
 	// person's name does not open.
-	moved := bytes.Replace(env, []byte("v1:p1:"), []byte("v1:p2:"), 1)
+	moved := bytes.Replace(env, []byte(":p1:"), []byte(":p2:"), 1)
+	if bytes.Equal(moved, env) {
+		t.Fatalf("no owner to move in %s", env)
+	}
 	if _, _, err := personaldata.Open(k, moved); err == nil {
 		t.Fatal("opened a value whose owner was changed")
 	}
@@ -64,6 +67,67 @@ func TestEnvelopeRefusesOtherKeyAndOtherOwner(t *testing.T) {
 	tampered[len(tampered)-4] ^= 1
 	if _, _, err := personaldata.Open(k, tampered); err == nil {
 		t.Fatal("opened a tampered value")
+	}
+}
+
+// legacyEnvelope is a value sealed by the builds before version 2 (with
+// AES-256-GCM): the key's bytes 0 - 31, the nonce "fixed-nonce!", owner
+// p1, the value "Иванова".
+const legacyEnvelope = `{"sealed":"v1:p1:Zml4ZWQtbm9uY2UhZfCCPL4tnHmMO1s5UdRZO0iMUpTS-TY8ynnvezRTdF4"}`
+
+func legacyKey(t *testing.T) personaldata.Key {
+	t.Helper()
+	secret := make([]byte, personaldata.KeySize)
+	for i := range secret {
+		secret[i] = byte(i)
+	}
+	k, err := personaldata.NewKey(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// A log written before version 2 still opens, beside values sealed now,
+// with the one key of each person.
+func TestLegacyEnvelopesStillOpen(t *testing.T) {
+	k := legacyKey(t)
+	owner, plain, err := personaldata.Open(k, json.RawMessage(legacyEnvelope))
+	if err != nil || owner != "p1" || string(plain) != `"Иванова"` {
+		t.Fatalf("open the legacy envelope: %s %s %v", owner, plain, err)
+	}
+	now, err := personaldata.Seal(k, "p1", json.RawMessage(`"Анна"`), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(now, []byte(`{"sealed":"v2:p1:`)) {
+		t.Fatalf("sealed now as %s, want version 2", now)
+	}
+	data := []byte(`{"old":` + legacyEnvelope + `,"new":` + string(now) + `,"again":` + legacyEnvelope + `}`)
+	asked := 0
+	got, err := personaldata.Unseal(data, func(string) (personaldata.Key, error) { asked++; return k.Cacheable(), nil })
+	if err != nil || string(got) != `{"old":"Иванова","new":"Анна","again":"Иванова"}` {
+		t.Fatalf("unseal both versions: %s %v", got, err)
+	}
+	if asked != 1 {
+		t.Fatalf("the owner's key was asked for %d times, want once", asked)
+	}
+	tampered := strings.Replace(legacyEnvelope, "Zml4", "Zml5", 1)
+	if _, _, err := personaldata.Open(k, json.RawMessage(tampered)); err == nil {
+		t.Fatal("opened a tampered legacy value")
+	}
+	if _, _, err := personaldata.Open(key(t), json.RawMessage(legacyEnvelope)); err == nil {
+		t.Fatal("opened a legacy value with another key")
+	}
+}
+
+// A version this build does not know is an error naming it, never a value
+// handed on sealed.
+func TestUnknownEnvelopeVersionIsAnError(t *testing.T) {
+	data := []byte(`{"a":{"sealed":"v9:p1:AAAA"}}`)
+	_, err := personaldata.Unseal(data, func(string) (personaldata.Key, error) { return legacyKey(t), nil })
+	if err == nil || !strings.Contains(err.Error(), "version 9") || !strings.Contains(err.Error(), "p1") {
+		t.Fatalf("unseal a version 9 value: %v", err)
 	}
 }
 

@@ -350,7 +350,7 @@ func TestAppendManyMixed(t *testing.T) {
 			t.Errorf("event %d stored as %s", i, raw[i].Data)
 		}
 	}
-	if !bytes.Contains(raw[2].Data, []byte(`"v1:`+child+`:`)) || !bytes.Contains(raw[3].Data, []byte(`"v1:`+person+`:`)) {
+	if !bytes.Contains(raw[2].Data, []byte(`"v2:`+child+`:`)) || !bytes.Contains(raw[3].Data, []byte(`"v2:`+person+`:`)) {
 		t.Errorf("not sealed with their owners' keys: %s, %s", raw[2].Data, raw[3].Data)
 	}
 }
