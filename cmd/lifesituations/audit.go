@@ -70,6 +70,7 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Var(&dirs, "catalogue", "directory of an older catalogue version to verify its decisions with (repeatable)")
 	scratch := fs.String("scratch", "", "directory for the replay's fresh register file (default: the register is folded in memory)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	everyFact := fs.Bool("every-fact", false, "fold every registry fact into the fresh register, also those of persons no decision reads (slower)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the verification to this file")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
@@ -92,7 +93,7 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	cfg := audit.Config{Catalogues: cats, Scratch: *scratch}
+	cfg := audit.Config{Catalogues: cats, Scratch: *scratch, EveryFact: *everyFact}
 	if *store == "embedded" {
 		s, err := offline.read()
 		if err != nil {

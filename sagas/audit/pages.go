@@ -7,19 +7,19 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/uuid"
+
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/situation"
 	"lifesituations/projections/register"
 )
 
 // readAhead bounds the pages read, opened and decoded ahead of the fold
-// (besides the two in the channel and those being read): about 80,000
-// events read while the plan runs, which leaves a core mostly idle.
+// (besides the two in the channel and those being read).
 const readAhead = 6
 
-// pageReader reads the replay's pages (readPages) from the start of the
-// verification: they need nothing of the plan, and reading them beside it
-// uses the core it leaves idle.
+// pageReader reads the replay's pages (readPages) once the plan has said
+// which facts the register folds.
 type pageReader struct {
 	pages  chan loaded
 	done   chan struct{}
@@ -130,30 +130,36 @@ func (v *verifier) loadPage(ctx context.Context, k uint64) loaded {
 	after := eventstore.Position(k) * size
 	end := min(after+size, v.last)
 	var (
-		evs []eventstore.RecordedEvent
-		err error
+		evs  []eventstore.RecordedEvent
+		left []bool
+		err  error
 	)
 	if l, ok := v.src.store.(lender); ok {
-		evs, err = v.readLent(ctx, l, after, end)
+		evs, left, err = v.readLent(ctx, l, after, end)
 	} else {
-		evs, err = v.readPage(ctx, after, end)
+		evs, left, err = v.readPage(ctx, after, end)
 	}
 	if err != nil {
 		return loaded{err: err}
 	}
 	p := loaded{events: evs, decoded: make([]decoded, len(evs))}
 	for i := range evs {
+		if left[i] {
+			p.decoded[i].left = true
+			continue
+		}
 		v.decode(&evs[i], &p.decoded[i])
 	}
 	return p
 }
 
 // readPage reads the events after position after up to end, and opens
-// them.
-func (v *verifier) readPage(ctx context.Context, after, end eventstore.Position) ([]eventstore.RecordedEvent, error) {
+// them but the facts the register leaves (left, parallel to the events;
+// see kin.go), whose data it drops.
+func (v *verifier) readPage(ctx context.Context, after, end eventstore.Position) ([]eventstore.RecordedEvent, []bool, error) {
 	evs, err := v.src.store.ReadAll(ctx, after, eventstore.Filter{}, v.cfg.Page)
 	if err != nil {
-		return nil, fmt.Errorf("read the log: %w", err)
+		return nil, nil, fmt.Errorf("read the log: %w", err)
 	}
 	for i, e := range evs {
 		if e.Position > end {
@@ -161,22 +167,41 @@ func (v *verifier) readPage(ctx context.Context, after, end eventstore.Position)
 			break
 		}
 	}
+	left := make([]bool, len(evs))
+	var named []uuid.UUID
 	for i := range evs {
 		e := &evs[i]
+		if left[i] = v.leaves(e, &named); left[i] {
+			e.Data = nil
+			v.factsLeft.Add(1)
+			continue
+		}
 		if e.Data, err = v.src.open(e.Data); err != nil {
-			return nil, openError(e, err) // the first of the page, as the decorator
+			return nil, nil, openError(e, err) // the first of the page, as the decorator
 		}
 	}
-	return evs, nil
+	return evs, left, nil
 }
 
 // readLent is readPage from a store that lends its events: each event's
 // data is copied once, by opening it (most events hold personal fields),
 // where a page read copies it and opening copies it again.
-func (v *verifier) readLent(ctx context.Context, l lender, after, end eventstore.Position) ([]eventstore.RecordedEvent, error) {
+func (v *verifier) readLent(ctx context.Context, l lender, after, end eventstore.Position) ([]eventstore.RecordedEvent, []bool, error) {
 	evs := make([]eventstore.RecordedEvent, 0, end-after)
-	var opening error // kept apart from the scan's errors, worded as the decorator words it
+	left := make([]bool, 0, end-after)
+	var (
+		opening error // kept apart from the scan's errors, worded as the decorator words it
+		named   []uuid.UUID
+		n       uint64
+	)
 	err := l.Scan(ctx, after, end, eventstore.Filter{}, func(e *eventstore.RecordedEvent) error {
+		if v.leaves(e, &named) {
+			kept := *e
+			kept.Data = nil
+			evs, left = append(evs, kept), append(left, true)
+			n++
+			return nil
+		}
 		data, err := v.src.own(e.Data)
 		if err != nil {
 			opening = openError(e, err)
@@ -184,16 +209,17 @@ func (v *verifier) readLent(ctx context.Context, l lender, after, end eventstore
 		}
 		kept := *e
 		kept.Data = data
-		evs = append(evs, kept)
+		evs, left = append(evs, kept), append(left, false)
 		return nil
 	})
+	v.factsLeft.Add(n)
 	switch {
 	case opening != nil:
-		return nil, opening
+		return nil, nil, opening
 	case err != nil:
-		return nil, fmt.Errorf("read the log: %w", err)
+		return nil, nil, fmt.Errorf("read the log: %w", err)
 	}
-	return evs, nil
+	return evs, left, nil
 }
 
 // openError is a failure to open an event's personal fields, worded as

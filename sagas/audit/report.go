@@ -100,17 +100,23 @@ type Report struct {
 	Situations   int                 `json:"situations"`
 	// Decisions counts the step decisions recorded; Verified those the
 	// replay reproduced exactly.
-	Decisions     int               `json:"decisions"`
-	Verified      int               `json:"verified"`
-	Catalogues    []CatalogueUse    `json:"catalogues"`
-	Unverifiable  []Unverifiable    `json:"unverifiable"`
-	Divergences   []Divergence      `json:"divergences"`
-	Integrity     []IntegrityBreak  `json:"integrity"`
-	ChainChecked  bool              `json:"chain_checked"`
-	ChainNote     string            `json:"chain_note,omitempty"`
-	Phases        map[string]string `json:"phases"`
-	EventsPerSec  float64           `json:"events_per_second"`
-	ReplayElapsed time.Duration     `json:"-"`
+	Decisions    int               `json:"decisions"`
+	Verified     int               `json:"verified"`
+	Catalogues   []CatalogueUse    `json:"catalogues"`
+	Unverifiable []Unverifiable    `json:"unverifiable"`
+	Divergences  []Divergence      `json:"divergences"`
+	Integrity    []IntegrityBreak  `json:"integrity"`
+	ChainChecked bool              `json:"chain_checked"`
+	ChainNote    string            `json:"chain_note,omitempty"`
+	Phases       map[string]string `json:"phases"`
+	EventsPerSec float64           `json:"events_per_second"`
+	// RegisterPersons: the persons whose facts the fresh register folded
+	// (those the decisions name and their kin); FactsLeft: the registry
+	// facts of everyone else, chained but not folded. Both zero when
+	// every fact was folded (Config.EveryFact).
+	RegisterPersons int           `json:"register_persons,omitempty"`
+	FactsLeft       uint64        `json:"facts_left,omitempty"`
+	ReplayElapsed   time.Duration `json:"-"`
 }
 
 // OK reports whether the log verified: no divergence, no break.
@@ -213,6 +219,10 @@ func (r *Report) WriteText(w io.Writer) {
 			pub = "not published in the log"
 		}
 		fmt.Fprintf(w, "catalogue %s (hash %s): %s, %s, %d decision(s) verified\n", c.Version, c.Hash, pub, state, c.Verified)
+	}
+	if r.RegisterPersons > 0 || r.FactsLeft > 0 {
+		fmt.Fprintf(w, "register: folded the facts of %d person(s), those the decisions name and their kin; %d fact(s) of others chained, not folded (--every-fact folds them)\n",
+			r.RegisterPersons, r.FactsLeft)
 	}
 	chain := "hash chain: checked, intact"
 	switch {

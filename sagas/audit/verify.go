@@ -41,6 +41,7 @@ import (
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/jsonenc"
 	"lifesituations/domain/jsonscan"
+	"lifesituations/domain/lifeevent"
 	"lifesituations/domain/personaldata"
 	"lifesituations/domain/situation"
 	"lifesituations/projections/register"
@@ -76,6 +77,11 @@ type Config struct {
 	Progress func(phase string, done, total uint64)
 	// Page is the number of events read at once (default 8192).
 	Page int
+	// EveryFact folds every registry fact into the fresh register, also
+	// those of persons no decision can read (see kin.go), which are
+	// otherwise left out: slower, for an auditor who wants each fact
+	// folded (a fact the register refuses stops the verification).
+	EveryFact bool
 }
 
 // Verify replays the log and reports.
@@ -101,17 +107,17 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 	// The hash chain is checked beside the plan, which leaves the second
 	// core mostly idle, and before the replay, whose breaks come after its
 	// own in the report. Its progress is told once the plan's is over.
-	// The replay's readers start beside them too, into the core they
-	// leave idle: its pages need nothing of the plan.
 	chain := startChain(ctx, cfg)
 	start := time.Now()
-	reading := v.startReading(ctx)
-	defer reading.stop()
 	if err := v.plan(ctx); err != nil {
 		chain.stop()
 		return nil, err
 	}
 	rep.Phases["plan"] = time.Since(start).Round(time.Millisecond).String()
+	// The replay's readers start once the plan says whose facts to fold:
+	// they open and decode only those (and every other event).
+	reading := v.startReading(ctx)
+	defer reading.stop()
 	if chain == nil {
 		rep.ChainNote = "this store has no hash chain check"
 	} else {
@@ -140,6 +146,9 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep.Divergences = append(rep.Divergences, v.lateTasks...)
+	if v.want != nil {
+		rep.RegisterPersons, rep.FactsLeft = len(v.want), v.factsLeft.Load()
+	}
 	rep.ReplayElapsed = time.Since(start)
 	rep.Phases["replay"] = time.Since(replayStart).Round(time.Millisecond).String()
 	if secs := rep.ReplayElapsed.Seconds(); secs > 0 {
@@ -230,6 +239,14 @@ type verifier struct {
 	sitPeople  map[uuid.UUID][]string
 	triggers   map[eventstore.Position]triggerSeen
 	published  []published
+	// want: the persons whose facts the replay folds (nil: everyone's),
+	// from the plan's kin; triggerAt: the triggers' positions, which the
+	// readers keep whatever they name (triggers is the replay's). Both
+	// are read by the readers, and not written once the plan is over.
+	kin       *kin
+	want      map[uuid.UUID]struct{}
+	triggerAt map[eventstore.Position]struct{}
+	factsLeft atomic.Uint64
 
 	// During the replay: the states folded, the steps among theirs whose
 	// decision is folded in part (forState) with the recorded decision to
@@ -383,10 +400,24 @@ func (v *verifier) plan(ctx context.Context) error {
 		StreamPrefixes: []string{situation.StreamPrefix, CatalogueStream},
 		TypePrefixes:   append([]string{situation.TypeStepDecided, CataloguePublished}, leaders...),
 	}
+	var named []uuid.UUID
+	if !v.cfg.EveryFact {
+		// And the facts that join persons into kin (see kin.go).
+		v.kin = newKin()
+		filter.StreamPrefixes = append(filter.StreamPrefixes, lifeevent.StreamPrefix)
+		filter.TypePrefixes = append(filter.TypePrefixes, register.LinkingFacts...)
+	}
 	var b batchState
 	// Each event is lent: what the plan keeps of it (ids, positions, the
 	// persons' ids as strings) is its own.
 	err := v.each(ctx, v.src.store, filter, "plan", func(e *eventstore.RecordedEvent) error {
+		if strings.HasPrefix(e.Stream, lifeevent.StreamPrefix) {
+			var ok bool
+			if named, ok = register.FactPersons(e, named[:0]); ok {
+				v.kin.join(named)
+			}
+			return nil
+		}
 		if e.Stream == CatalogueStream {
 			if e.Type == CataloguePublished {
 				var p struct{ Version, Hash string }
@@ -437,6 +468,14 @@ func (v *verifier) plan(ctx context.Context) error {
 	}
 	v.cfg.Progress("plan", v.last, v.last)
 	v.sitPeople = nil // for the plan's confirmations only
+	if v.kin != nil {
+		v.want = v.wanted(v.kin)
+		v.kin = nil
+		v.triggerAt = make(map[eventstore.Position]struct{}, len(v.triggers))
+		for pos := range v.triggers {
+			v.triggerAt[pos] = struct{}{}
+		}
+	}
 	for pos := range v.tasks {
 		v.taskOrder = append(v.taskOrder, pos)
 	}
@@ -703,6 +742,9 @@ func (v *verifier) fold(ctx context.Context, pages <-chan loaded, out chan<- fol
 		for i, e := range evs {
 			if err := readAt(e.Position); err != nil {
 				return fail(err)
+			}
+			if p.decoded[i].left {
+				continue
 			}
 			batch = append(batch, e)
 			// The page goes on to the verification without it.
@@ -1123,6 +1165,9 @@ func (v *verifier) replayOpening(r *openingRecord, people map[string]catalogue.P
 // families read for the decision it leads (an opening, a confirmation or
 // an expiry).
 type decoded struct {
+	// left: the event is a fact the register is not folded with (see
+	// kin.go), its data not read.
+	left bool
 	// register is the event's data as the register's fold reads it.
 	register register.Decoded
 	opening  *openingRecord

@@ -37,6 +37,17 @@ func birthLog(t *testing.T) (*embedded.Store, []eventstore.RecordedEvent) {
 // fields (with a key store of its own) when sealed.
 func birthLogIn(t *testing.T, sealedFields bool) (eventstore.Store, []eventstore.RecordedEvent) {
 	t.Helper()
+	return birthLogWith(t, sealedFields, nil)
+}
+
+// appendFact appends a registry fact to the person's stream.
+type appendFact func(person uuid.UUID, typ lifeevent.Type, data map[string]any)
+
+// birthLogWith is birthLogIn with facts appended before the mother's
+// registration by before (if not nil), which returns the father to name
+// in the birth record (or uuid.Nil).
+func birthLogWith(t *testing.T, sealedFields bool, before func(mother uuid.UUID, appendLife appendFact) uuid.UUID) (eventstore.Store, []eventstore.RecordedEvent) {
+	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewManual(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
 	dir := t.TempDir()
@@ -65,11 +76,19 @@ func birthLogIn(t *testing.T, sealedFields bool) (eventstore.Store, []eventstore
 			t.Fatal(err)
 		}
 	}
+	var father uuid.UUID
+	if before != nil {
+		father = before(mother, appendLife)
+	}
 	appendLife(mother, lifeevent.PersonRegistered, map[string]any{"person_id": mother, "family_name": "Иванова", "given_name": "Мария",
 		"birth_date": "1994-03-01", "sex": "F", "citizenship": "RU", "region": "RU-MOW", "time_zone": "Europe/Moscow", "address": "Москва"})
-	appendLife(child, lifeevent.BirthRegistered, map[string]any{"record_number": "1", "child_id": child, "child_family_name": "Иванов",
+	birth := map[string]any{"record_number": "1", "child_id": child, "child_family_name": "Иванов",
 		"child_given_name": "Пётр", "birth_date": "2026-03-05", "sex": "M", "mother_id": mother, "region": "RU-MOW",
-		"time_zone": "Europe/Moscow", "address": "Москва"})
+		"time_zone": "Europe/Moscow", "address": "Москва"}
+	if father != uuid.Nil {
+		birth["father_id"] = father
+	}
+	appendLife(child, lifeevent.BirthRegistered, birth)
 
 	reg, err := register.OpenProjection(filepath.Join(t.TempDir(), "register.db"))
 	if err != nil {
@@ -91,10 +110,11 @@ func birthLogIn(t *testing.T, sealedFields bool) (eventstore.Store, []eventstore
 	if err := reg.Apply(evs); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.HandleTrigger(ctx, evs[1]); err != nil {
+	trigger := evs[len(evs)-1]
+	if _, err := svc.HandleTrigger(ctx, trigger); err != nil {
 		t.Fatal(err)
 	}
-	batch, err := store.ReadAll(ctx, evs[1].Position, eventstore.Filter{StreamPrefixes: []string{situation.StreamPrefix}}, 100)
+	batch, err := store.ReadAll(ctx, trigger.Position, eventstore.Filter{StreamPrefixes: []string{situation.StreamPrefix}}, 100)
 	if err != nil || len(batch) < 2 || batch[0].Type != situation.TypeOpened {
 		t.Fatalf("the birth opened nothing: %v %v", err, batch)
 	}
@@ -126,6 +146,18 @@ func verifyStore(t *testing.T, store eventstore.Store) *audit.Report {
 	if !reflect.DeepEqual(rep.Divergences, paged.Divergences) || !reflect.DeepEqual(rep.Integrity, paged.Integrity) ||
 		rep.Verified != paged.Verified || rep.Decisions != paged.Decisions || rep.Events != paged.Events {
 		t.Fatalf("in pages of 8192 and of 2 events, the verifications differ:\n%+v\n%+v", rep, paged)
+	}
+	// Folding every fact, also those of persons no decision reads.
+	every, err := audit.Verify(context.Background(), audit.Config{Store: store, Catalogues: []*catalogue.Catalogue{cat}, EveryFact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rep.Divergences, every.Divergences) || !reflect.DeepEqual(rep.Integrity, every.Integrity) ||
+		rep.Verified != every.Verified || rep.Decisions != every.Decisions || rep.Events != every.Events {
+		t.Fatalf("folding the kin's facts and every fact, the verifications differ:\n%+v\n%+v", rep, every)
+	}
+	if every.RegisterPersons != 0 || every.FactsLeft != 0 {
+		t.Fatalf("folding every fact, the report says %d persons folded and %d facts left", every.RegisterPersons, every.FactsLeft)
 	}
 	return rep
 }
@@ -279,5 +311,45 @@ func TestVerifyThroughTheSealedStore(t *testing.T) {
 	rep := verifyStore(t, store)
 	if !rep.OK() || rep.Verified != len(batch)-1 || rep.Situations != 1 {
 		t.Fatalf("verified %d of %d decisions: %+v", rep.Verified, len(batch)-1, rep.Divergences)
+	}
+}
+
+// The replay folds the facts of the persons the decisions name and of
+// their kin, however distant the fact that joins them, and leaves the
+// others' facts out; the decisions verify as when every fact is folded.
+func TestVerifyFoldsTheFactsOfTheDecidedAndTheirKin(t *testing.T) {
+	for _, sealedFields := range []bool{false, true} {
+		var father, grandmother uuid.UUID
+		store, _ := birthLogWith(t, sealedFields, func(mother uuid.UUID, appendLife appendFact) uuid.UUID {
+			person := func(id uuid.UUID, name string, citizenship string) {
+				appendLife(id, lifeevent.PersonRegistered, map[string]any{"person_id": id, "family_name": name, "given_name": "Иван",
+					"birth_date": "1960-01-01", "sex": "M", "citizenship": citizenship, "region": "RU-MOW", "time_zone": "Europe/Moscow", "address": "Москва"})
+			}
+			// The father, born to a foreign grandmother (his citizenship
+			// is hers): the child's family reads his row, made from
+			// hers.
+			father, grandmother = uuid.New(), uuid.New()
+			person(grandmother, "Смит", "GB")
+			appendLife(father, lifeevent.BirthRegistered, map[string]any{"record_number": "0", "child_id": father, "child_family_name": "Смит",
+				"child_given_name": "Джон", "birth_date": "1990-01-01", "sex": "M", "mother_id": grandmother, "region": "RU-MOW",
+				"time_zone": "Europe/Moscow", "address": "Москва"})
+			// Strangers: registered, married to each other, one of them
+			// with an income.
+			a, b := uuid.New(), uuid.New()
+			person(a, "Петров", "RU")
+			person(b, "Сидорова", "RU")
+			appendLife(a, lifeevent.MarriageRegistered, map[string]any{"record_number": "m", "spouse_ids": []uuid.UUID{a, b}, "date": "2026-01-10"})
+			appendLife(b, lifeevent.IncomeReported, map[string]any{"person_id": b, "year": 2025, "annual_income_rub": 100000})
+			return father
+		})
+		rep := verifyStore(t, store)
+		if len(rep.Divergences) != 0 || rep.Verified == 0 {
+			t.Fatalf("sealed %v: %d verified, divergences %+v", sealedFields, rep.Verified, rep.Divergences)
+		}
+		// The mother, the child, the father and his mother; the
+		// strangers' four facts left.
+		if rep.RegisterPersons != 4 || rep.FactsLeft != 4 {
+			t.Fatalf("sealed %v: folded %d persons' facts, left %d facts; want 4 and 4", sealedFields, rep.RegisterPersons, rep.FactsLeft)
+		}
 	}
 }
