@@ -371,7 +371,10 @@ func TestAuditVerifyAcrossCatalogueVersionsAndForgery(t *testing.T) {
 	m1, m2 := personID(1), personID(2)
 	send(t, s, population,
 		registered(m1, "Иванова", "Мария", "1994-03-01", "F", "RU", "RU-MOW", "Europe/Moscow", "Москва, ул. Тверская, д. 1, кв. 5", t0),
-		registered(m2, "Смирнова", "Анна", "1990-05-05", "F", "RU", "RU-MOW", "Europe/Moscow", "Москва, ул. Арбат, д. 3", t0))
+		registered(m2, "Смирнова", "Анна", "1990-05-05", "F", "RU", "RU-MOW", "Europe/Moscow", "Москва, ул. Арбат, д. 3", t0),
+		// No decision reads her: her facts are left out of the replay's
+		// register, unless --every-fact.
+		registered(personID(3), "Козлова", "Ольга", "1970-07-07", "F", "RU", "RU-MOW", "Europe/Moscow", "Москва, ул. Лесная, д. 9", t0))
 	send(t, s, civilStatus, born("birth-1", personID(11), m1, "2026-03-05", "770-2026-000001", t0))
 	setClock(t, s, t0.Add(time.Hour))
 	// A confirmed draft, decided by the agency a day later: its decisions
@@ -435,6 +438,14 @@ func TestAuditVerifyAcrossCatalogueVersionsAndForgery(t *testing.T) {
 	}
 	if perVersion["2026.11"] == 0 || perVersion["2026.11-amended"] == 0 {
 		t.Fatalf("decisions verified per catalogue version: %v", perVersion)
+	}
+	if rep.FactsLeft != 1 || rep.RegisterPersons != 4 {
+		t.Fatalf("the register folded %d persons' facts and left %d facts; want the mothers and their children's, and the stranger's one fact left",
+			rep.RegisterPersons, rep.FactsLeft)
+	}
+	every, err := verify(t, s.data, "--catalogue", amended, "--every-fact")
+	if err != nil || !every.OK() || every.Verified != rep.Verified || every.FactsLeft != 0 || every.RegisterPersons != 0 {
+		t.Fatalf("verify --every-fact: %v: %+v", err, every)
 	}
 
 	// A forged decision appended straight to the store: the maternity
