@@ -15,6 +15,11 @@ func key(t *testing.T) personaldata.Key {
 	t.Helper()
 	secret := make([]byte, personaldata.KeySize)
 	_, _ = rand.Read(secret)
+	return keyOf(t, secret)
+}
+
+func keyOf(t *testing.T, secret []byte) personaldata.Key {
+	t.Helper()
 	k, err := personaldata.NewKey(secret)
 	if err != nil {
 		t.Fatal(err)
@@ -81,11 +86,7 @@ func legacyKey(t *testing.T) personaldata.Key {
 	for i := range secret {
 		secret[i] = byte(i)
 	}
-	k, err := personaldata.NewKey(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return keyOf(t, secret)
 }
 
 // A log written before version 2 still opens, beside values sealed now,
