@@ -353,3 +353,44 @@ func TestVerifyFoldsTheFactsOfTheDecidedAndTheirKin(t *testing.T) {
 		}
 	}
 }
+
+// An opening whose recorded trigger is not the event at the position it
+// names, here a stranger's registration, which the replay would otherwise
+// leave out of its register: reported as such, whatever the register
+// folds.
+func TestVerifyReportsATriggerThatIsNotTheEventAtItsPosition(t *testing.T) {
+	var stranger uuid.UUID
+	store, batch := birthLogWith(t, false, func(_ uuid.UUID, appendLife appendFact) uuid.UUID {
+		stranger = uuid.New()
+		appendLife(stranger, lifeevent.PersonRegistered, map[string]any{"person_id": stranger, "family_name": "Петров", "given_name": "Иван",
+			"birth_date": "1960-01-01", "sex": "M", "citizenship": "RU", "region": "RU-MOW", "time_zone": "Europe/Moscow", "address": "Москва"})
+		return uuid.Nil
+	})
+	strangers, err := store.ReadStream(context.Background(), lifeevent.PersonStream(stranger), 0, eventstore.Forwards, 10)
+	if err != nil || len(strangers) != 1 {
+		t.Fatalf("the stranger's stream: %v %v", err, strangers)
+	}
+	forged, edited := forge(t, store, batch, func(e *eventstore.RecordedEvent) bool {
+		if e.Type != situation.TypeOpened {
+			return false
+		}
+		var o situation.Opened
+		if err := json.Unmarshal(e.Data, &o); err != nil {
+			t.Fatal(err)
+		}
+		o.Trigger.Position = uint64(strangers[0].Position)
+		e.Data, _ = json.Marshal(o)
+		return true
+	})
+	if len(edited) != 1 {
+		t.Fatalf("edited %d openings", len(edited))
+	}
+	rep := verifyStore(t, forged)
+	found := false
+	for _, d := range rep.Divergences {
+		found = found || d.Kind == audit.KindTrigger && d.EventID == edited[0]
+	}
+	if !found {
+		t.Fatalf("want the trigger reported, got %+v", rep.Divergences)
+	}
+}
