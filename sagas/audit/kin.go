@@ -16,7 +16,7 @@ import (
 // So the rows read are all within the kin groups of the persons the
 // decisions name: the persons joined, directly or through others, by the
 // facts that name several (register.LinkingFacts). The facts of everyone
-// else (four persons in five in the million-person year) are read and
+// else (more than two persons in three in the million-person year) are read and
 // chained but neither opened nor folded: no decision can see them.
 
 // kin joins the persons that facts name together (a union-find).

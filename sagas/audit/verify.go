@@ -4,13 +4,14 @@
 // (lifesituations audit verify).
 //
 // It reads the log twice. The first pass reads only the situation events
-// that lead a decision and the catalogue's publications: it learns at which
-// register positions the decisions looked at the register. The second pass
-// folds every event into a fresh register in a scratch file, stopping at
-// each of those positions to read the families the decisions read, and
-// recomputes each decision as its event comes: the opening's steps with
-// catalogue.Decide, the follow-ups of a confirmed draft and the notice of a
-// missed deadline as the sagas decide them.
+// that lead a decision, the catalogue's publications and the facts that
+// join persons into kin: it learns at which register positions the
+// decisions looked at the register, and whose rows they can read (kin.go).
+// The second pass folds every event but the others' facts into a fresh
+// register, stopping at each of those positions to read the families the
+// decisions read, and recomputes each decision as its event comes: the
+// opening's steps with catalogue.Decide, the follow-ups of a confirmed
+// draft and the notice of a missed deadline as the sagas decide them.
 //
 // The replay is a pipeline: reading (pages of positions read, their
 // personal fields opened and their openings and decisions decoded, on
