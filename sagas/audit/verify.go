@@ -397,16 +397,19 @@ func (v *verifier) plan(ctx context.Context) error {
 	v.stateUntil = map[uuid.UUID]eventstore.Position{}
 	v.sitPeople = map[uuid.UUID][]string{}
 	v.triggers = map[eventstore.Position]triggerSeen{}
-	filter := eventstore.Filter{
+	decisions := eventstore.Filter{
 		StreamPrefixes: []string{situation.StreamPrefix, CatalogueStream},
 		TypePrefixes:   append([]string{situation.TypeStepDecided, CataloguePublished}, leaders...),
 	}
+	filter := decisions
 	var named []uuid.UUID
 	if !v.cfg.EveryFact {
 		// And the facts that join persons into kin (see kin.go).
 		v.kin = newKin()
-		filter.StreamPrefixes = append(filter.StreamPrefixes, lifeevent.StreamPrefix)
-		filter.TypePrefixes = append(filter.TypePrefixes, register.LinkingFacts...)
+		filter = eventstore.Filter{
+			StreamPrefixes: append(slices.Clone(decisions.StreamPrefixes), lifeevent.StreamPrefix),
+			TypePrefixes:   append(slices.Clone(decisions.TypePrefixes), register.LinkingFacts...),
+		}
 	}
 	var b batchState
 	// Each event is lent: what the plan keeps of it (ids, positions, the
@@ -418,6 +421,9 @@ func (v *verifier) plan(ctx context.Context) error {
 				v.kin.join(named)
 			}
 			return nil
+		}
+		if !decisions.Match(e.Stream, e.Type) {
+			return nil // a fact's type in another stream: not the plan's
 		}
 		if e.Stream == CatalogueStream {
 			if e.Type == CataloguePublished {
