@@ -244,7 +244,6 @@ type verifier struct {
 	// from the plan's kin; triggerAt: the triggers' positions, which the
 	// readers keep whatever they name (triggers is the replay's). Both
 	// are read by the readers, and not written once the plan is over.
-	kin       *kin
 	want      map[uuid.UUID]struct{}
 	triggerAt map[eventstore.Position]struct{}
 	factsLeft atomic.Uint64
@@ -402,10 +401,13 @@ func (v *verifier) plan(ctx context.Context) error {
 		TypePrefixes:   append([]string{situation.TypeStepDecided, CataloguePublished}, leaders...),
 	}
 	filter := decisions
-	var named []uuid.UUID
+	var (
+		named []uuid.UUID
+		k     *kin
+	)
 	if !v.cfg.EveryFact {
 		// And the facts that join persons into kin (see kin.go).
-		v.kin = newKin()
+		k = newKin()
 		filter = eventstore.Filter{
 			StreamPrefixes: append(slices.Clone(decisions.StreamPrefixes), lifeevent.StreamPrefix),
 			TypePrefixes:   append(slices.Clone(decisions.TypePrefixes), register.LinkingFacts...),
@@ -418,7 +420,7 @@ func (v *verifier) plan(ctx context.Context) error {
 		if strings.HasPrefix(e.Stream, lifeevent.StreamPrefix) {
 			var ok bool
 			if named, ok = register.FactPersons(e, named[:0]); ok {
-				v.kin.join(named)
+				k.join(named)
 			}
 			return nil
 		}
@@ -475,9 +477,8 @@ func (v *verifier) plan(ctx context.Context) error {
 	}
 	v.cfg.Progress("plan", v.last, v.last)
 	v.sitPeople = nil // for the plan's confirmations only
-	if v.kin != nil {
-		v.want = v.wanted(v.kin)
-		v.kin = nil
+	if k != nil {
+		v.want = v.wanted(k)
 		v.triggerAt = make(map[eventstore.Position]struct{}, len(v.triggers))
 		for pos := range v.triggers {
 			v.triggerAt[pos] = struct{}{}
