@@ -105,9 +105,9 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 		v.catalogues[c.Hash()] = c
 	}
 	v.src = source(ctx, cfg.Store, cfg.Scratch == "")
-	// The hash chain is checked beside the plan, which leaves the second
-	// core mostly idle, and before the replay, whose breaks come after its
-	// own in the report. Its progress is told once the plan's is over.
+	// The hash chain is checked beside the plan, which runs on one core,
+	// and before the replay, whose breaks come after its own in the
+	// report. Its progress is told once the plan's is over.
 	chain := startChain(ctx, cfg)
 	start := time.Now()
 	if err := v.plan(ctx); err != nil {
