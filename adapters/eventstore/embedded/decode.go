@@ -105,7 +105,8 @@ func decodeRecord(b []byte, pos eventstore.Position, f *eventstore.Filter, in in
 }
 
 // decodeRecordData is decodeRecord with the event's data lent (the bytes of
-// b) rather than copied when lend.
+// b) rather than copied when lend, and its metadata then left out but for
+// RecordedAt (see Scan).
 func decodeRecordData(b []byte, pos eventstore.Position, f *eventstore.Filter, in interner, lend bool) (eventstore.RecordedEvent, bool, error) {
 	h, err := decodeHeader(b)
 	if err != nil {
@@ -140,10 +141,13 @@ func decodeRecordData(b []byte, pos eventstore.Position, f *eventstore.Filter, i
 	if d.err != nil {
 		return eventstore.RecordedEvent{}, false, fmt.Errorf("position %d: %w", pos, d.err)
 	}
+	ev.Metadata.RecordedAt = recordedAt
+	if lend {
+		return ev, true, nil
+	}
 	if err := decodeMetadata(&md, &ev.Metadata, in); err != nil {
 		return eventstore.RecordedEvent{}, false, fmt.Errorf("position %d: metadata: %w", pos, err)
 	}
-	ev.Metadata.RecordedAt = recordedAt
 	return ev, true, nil
 }
 
