@@ -10,8 +10,10 @@ import (
 	"github.com/google/uuid"
 
 	"lifesituations/domain/catalogue"
+	"lifesituations/domain/eventstore"
 	"lifesituations/domain/jsonscan/jsonscantest"
 	"lifesituations/domain/situation"
+	"lifesituations/projections/register"
 	"lifesituations/sagas/situations"
 )
 
@@ -24,7 +26,7 @@ func stepJSON(t *testing.T) string {
 	b, err := json.Marshal(situation.StepDecided{SituationID: sit, StepID: step, GrantID: grant, EntryID: situation.EntryID(grant),
 		ParentStepID: uuid.New(), DecidedAt: time.Date(2026, 3, 4, 5, 6, 7, 8, time.FixedZone("", 3600)),
 		Decision: catalogue.StepDecision{Key: "maternity-capital", Step: "maternity-capital", Service: "maternity-capital",
-			Outcome: catalogue.OutcomeGranted, Registry: "pension-fund", OnExpiry: "passport-expired", FollowUps: []string{"snils-update", "tax-update"}, Applicant: uuid.NewString(), Reasons: []catalogue.Reason{{Rule: "ok"}},
+			Outcome: catalogue.OutcomeGranted, Registry: "pension-fund", OnExpiry: "passport-expired", FollowUps: []string{"snils-update", "tax-update"}, Applicant: uuid.NewString(), Beneficiary: uuid.NewString(), OptOut: true, Reasons: []catalogue.Reason{{Rule: "ok"}},
 			Values: map[string]any{"income": 1.5, "names": []any{"a\"}", "{b"}}, Prefill: map[string]any{"amount": 728921.9, "key": "x"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -45,8 +47,25 @@ func TestDecodeStepFastIsEncodingJSONs(t *testing.T) {
 	if err := json.Unmarshal([]byte(base), &m); err != nil {
 		t.Fatal(err)
 	}
-	sitID := string(m["situation_id"])
-	variants := []string{
+	check := func(t *testing.T, data string) {
+		t.Helper()
+		got, want := decodeStep([]byte(data)), decodeStepStd([]byte(data))
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("for %s\nfast:  %+v\nstd:   %+v", data, got, want)
+		}
+	}
+	for _, v := range stepVariants(base, string(m["situation_id"])) {
+		check(t, v)
+	}
+	// And byte edits at random.
+	jsonscantest.RandomEdits(base, 7, `{}[]",:\ ak_0-9ueKſ`+"\x00", func(b string) { check(t, b) })
+}
+
+// stepVariants are edits of a recorded step decision (base, whose
+// situation id is the JSON string sitID) that a fast decoding must decode
+// as encoding/json does, or give up on.
+func stepVariants(base, sitID string) []string {
+	return []string{
 		base,
 		" \n" + strings.Replace(base, ",", " ,\n ", -1) + "\t",
 		strings.Replace(base, `"situation_id"`, `"Situation_ID"`, 1),
@@ -88,19 +107,64 @@ func TestDecodeStepFastIsEncodingJSONs(t *testing.T) {
 		strings.Replace(base, `"follow_ups":[`, `"follow_ups":["a"],"follow_ups":[`, 1),
 		strings.Replace(base, `"follow_ups":[`, `"Follow_ups":[`, 1),
 		`{}`, `{"decision":{}}`, `null`, `[]`, `"x"`, `{"decision":{"key":"a"}`, base + "x",
+		// What only the register reads.
+		strings.Replace(base, `"applicant":"`, `"Applicant":"`, 1),
+		strings.Replace(base, `"applicant":"`, `"applic\u0061nt":"`, 1),
+		strings.Replace(base, `"applicant":"`, `"applicant":null,"a":"`, 1),
+		strings.Replace(base, `"applicant":"`, `"applicant":7,"a":"`, 1),
+		strings.Replace(base, `"applicant":"`, `"applicant":"\u0061`, 1),
+		strings.Replace(base, `"applicant":"`, `"applicant":"x","applicant":"`, 1),
+		strings.Replace(base, `"beneficiary":"`, `"BENEFICIARY":"`, 1),
+		strings.Replace(base, `"beneficiary":"`, `"beneficiary":["x"],"b":"`, 1),
+		strings.Replace(base, `"opt_out":true`, `"opt_out":"true"`, 1),
+		strings.Replace(base, `"opt_out":true`, `"opt_out":null`, 1),
+		strings.Replace(base, `"opt_out":true`, `"Opt_Out":false`, 1),
+		strings.Replace(base, `"opt_out":true`, `"opt_out":false,"opt_out":true`, 1),
+		strings.Replace(base, `"decision":{`, `"decision":{"applicant":"first","opt_out":true},"decision":{`, 1),
+		base[:len(base)-1] + `,"decision":{"service":"other","outcome":"drafted"}}`,
+		strings.Replace(base, `"decision":{`, `"decision":{"Zed":1,`, 1),
+		strings.Replace(base, `{`, `{"X":1,`, 1),
 	}
-	check := func(t *testing.T, data string) {
+}
+
+// The scan that decodes a step decision for the comparison reads what
+// register.Decode reads of it, or leaves the event to register.Decode: on
+// the events as recorded (where it must read it, or nothing is saved) and
+// on edited ones, including the members only the register reads spelt in
+// another case, escaped, repeated, null or of another type.
+func TestStepScanReadsWhatTheRegisterReads(t *testing.T) {
+	base := stepJSON(t)
+	check := func(t *testing.T, data string) bool {
 		t.Helper()
-		got, want := decodeStep([]byte(data)), decodeStepStd([]byte(data))
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("for %s\nfast:  %+v\nstd:   %+v", data, got, want)
+		var g stepRead
+		decodeStepRead([]byte(data), &g)
+		if !g.ok {
+			return false
+		}
+		e := eventstore.RecordedEvent{Stream: situation.StreamPrefix + uuid.NewString(),
+			Event: eventstore.Event{Type: situation.TypeStepDecided, Data: []byte(data)}}
+		if got, want := register.DecodedStep(g.read), register.Decode(&e); !reflect.DeepEqual(got, want) {
+			t.Fatalf("for %s\nthe scan reads     %+v\nthe register reads %+v", data, g.read, want)
+		}
+		return true
+	}
+	if !check(t, base) {
+		t.Fatalf("the scan leaves a step as recorded to the register: %s", base)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(base), &m); err != nil {
+		t.Fatal(err)
+	}
+	read := 0
+	for _, v := range stepVariants(base, string(m["situation_id"])) {
+		if check(t, v) {
+			read++
 		}
 	}
-	for _, v := range variants {
-		check(t, v)
+	if read < 2 {
+		t.Errorf("the scan read %d variants for the register, want the recorded one and its spacing", read)
 	}
-	// And byte edits at random.
-	jsonscantest.RandomEdits(base, 7, `{}[]",:\ ak_0-9ueKſ`+"\x00", func(b string) { check(t, b) })
+	jsonscantest.RandomEdits(base, 7, `{}[]",:\ abefilnoptu_0-9AK`+"\x00", func(b string) { check(t, b) })
 }
 
 // The plan's fast decoding of an opening gives what json.Unmarshal gives,

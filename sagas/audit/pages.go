@@ -233,14 +233,18 @@ func openError(e *eventstore.RecordedEvent, err error) error {
 // functions of the event alone (the decisions for the situations'
 // states, which the plan names, are decoded by prepare).
 func (v *verifier) decode(e *eventstore.RecordedEvent, d *decoded) {
-	d.register = register.Decode(e)
-	if !strings.HasPrefix(e.Stream, situation.StreamPrefix) {
+	if strings.HasPrefix(e.Stream, situation.StreamPrefix) && e.Type == situation.TypeStepDecided {
+		// One scan for the comparison and, most often, the register.
+		var g stepRead
+		if d.step = decodeStepRead(e.Data, &g); g.ok {
+			d.register = register.DecodedStep(g.read)
+		} else {
+			d.register = register.Decode(e)
+		}
 		return
 	}
-	switch e.Type {
-	case situation.TypeOpened:
+	d.register = register.Decode(e)
+	if strings.HasPrefix(e.Stream, situation.StreamPrefix) && e.Type == situation.TypeOpened {
 		d.opening = decodeOpening(e.Data)
-	case situation.TypeStepDecided:
-		d.step = decodeStep(e.Data)
 	}
 }
