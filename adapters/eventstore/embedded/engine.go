@@ -35,7 +35,7 @@ const (
 	// log, reading each block once a pass: a cache cannot serve a scan, and
 	// each block it keeps is memory touched for the first time, which the
 	// kernel clears. With 64 MiB instead of 256 a verification of a
-	// million persons' year ran 3 - 6% faster with a peak 0.4 - 0.5 GB
+	// million persons' year ran 3 - 8% faster with a peak 0.38 - 0.47 GB
 	// lower (docs/performance.md, "Fifteenth session"). It still holds
 	// the memtable a read-only open replays its write-ahead log into, and
 	// the index and filter blocks of a stream read.
