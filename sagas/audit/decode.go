@@ -16,12 +16,7 @@ import (
 
 // decodeStep decodes a step.decided event; what does not decode stays
 // zero, and the comparison with the replay tells.
-func decodeStep(data []byte) *stepRecord {
-	if rec, ok := decodeStepFast(data); ok {
-		return rec
-	}
-	return decodeStepStd(data)
-}
+func decodeStep(data []byte) *stepRecord { return decodeStepRead(data, nil) }
 
 // decodeStepStd is decodeStep with encoding/json: the reference.
 func decodeStepStd(data []byte) *stepRecord {
@@ -44,13 +39,15 @@ func decodeStepStd(data []byte) *stepRecord {
 func decodeStepFast(data []byte) (*stepRecord, bool) { return scanStep(data, nil) }
 
 // decodeStepRead is decodeStep, and in the same scan what the register's
-// fold reads of the event (g), where that scan reads what
+// fold reads of the event (g, when not nil), where that scan reads what
 // register.Decode would.
 func decodeStepRead(data []byte, g *stepRead) *stepRecord {
 	if rec, ok := scanStep(data, g); ok {
 		return rec
 	}
-	g.ok = false
+	if g != nil {
+		g.ok = false
+	}
 	return decodeStepStd(data)
 }
 

@@ -233,7 +233,8 @@ func openError(e *eventstore.RecordedEvent, err error) error {
 // functions of the event alone (the decisions for the situations'
 // states, which the plan names, are decoded by prepare).
 func (v *verifier) decode(e *eventstore.RecordedEvent, d *decoded) {
-	if strings.HasPrefix(e.Stream, situation.StreamPrefix) && e.Type == situation.TypeStepDecided {
+	ofSituation := strings.HasPrefix(e.Stream, situation.StreamPrefix)
+	if ofSituation && e.Type == situation.TypeStepDecided {
 		// One scan for the comparison and, most often, the register.
 		var g stepRead
 		if d.step = decodeStepRead(e.Data, &g); g.ok {
@@ -244,7 +245,7 @@ func (v *verifier) decode(e *eventstore.RecordedEvent, d *decoded) {
 		return
 	}
 	d.register = register.Decode(e)
-	if strings.HasPrefix(e.Stream, situation.StreamPrefix) && e.Type == situation.TypeOpened {
+	if ofSituation && e.Type == situation.TypeOpened {
 		d.opening = decodeOpening(e.Data)
 	}
 }
