@@ -11,34 +11,28 @@ import (
 	"lifesituations/projections/derived"
 )
 
-// lazyCheckpoint bounds how far the persisted checkpoint may lag behind the
-// folded position over events that are not about situations: those change
-// no row, so they need no transaction of their own, and a restart merely
-// reads them again.
-const lazyCheckpoint = 10_000
-
-// apply folds a batch of events, in log order, in one transaction that also
-// moves the checkpoint to the last of them. Events at or before the
-// position are skipped, so a batch delivered again changes nothing. It must
-// not run concurrently with itself (Run is its only caller).
+// apply folds a batch of events, in log order, and makes them visible at
+// once; the file takes them, with the checkpoint, at the next commit of the
+// pending writes (see derived.Pending). Events at or before the position
+// are skipped, so a batch delivered again changes nothing. It must not run
+// concurrently with itself (Run is its only caller).
 func (c *Cabinet) apply(events []eventstore.RecordedEvent) error {
 	return c.file.Fold(func(db *bolt.DB) error {
-		last, persisted, err := applyTo(db, events, c.Position(), c.persisted, c.cache)
+		last, err := applyTo(db, c.pending, events, c.Position(), c.cache)
 		if err != nil {
 			return fmt.Errorf("cabinet: %w", err)
 		}
-		c.persisted = persisted
 		c.progress.Publish(last)
 		return nil
 	})
 }
 
-// applyTo folds the events after from into db, whose checkpoint is
-// persisted, and returns the position reached (0 when no event is past
-// from) and the checkpoint db then holds: a batch without situation events
-// writes nothing unless the checkpoint would lag lazyCheckpoint behind.
-// cache (nil: none) keeps the situations folded for the next batches.
-func applyTo(db *bolt.DB, events []eventstore.RecordedEvent, from, persisted eventstore.Position, cache *foldCache) (last, held eventstore.Position, err error) {
+// applyTo folds the events after from into the file db under p, and
+// returns the position reached (0 when no event is past from). A batch
+// without situation events writes nothing but moves the checkpoint. cache
+// (nil: none) keeps the situations folded for the next batches.
+func applyTo(db *bolt.DB, p *derived.Pending, events []eventstore.RecordedEvent, from eventstore.Position, cache *foldCache) (eventstore.Position, error) {
+	var last eventstore.Position
 	touches := false
 	for _, e := range events {
 		if e.Position > from {
@@ -47,15 +41,15 @@ func applyTo(db *bolt.DB, events []eventstore.RecordedEvent, from, persisted eve
 		}
 	}
 	if last == 0 {
-		return 0, persisted, nil
+		return 0, nil
 	}
-	if !touches && last-persisted < lazyCheckpoint {
-		return last, persisted, nil
+	if !touches {
+		return last, p.Merge(nil, last, db)
 	}
 	cache.on(db)
-	var b *batch
-	err = db.Update(func(tx *bolt.Tx) error {
-		b = newBatch(tx, cache)
+	var order []*folded
+	v, err := p.Fold(db, func(v *derived.Batch) error {
+		b := newBatch(v, cache)
 		for _, e := range events {
 			if e.Position <= from || !folds(e) {
 				continue
@@ -64,19 +58,20 @@ func applyTo(db *bolt.DB, events []eventstore.RecordedEvent, from, persisted eve
 				return fmt.Errorf("fold %s %s at position %d: %w", e.Type, e.ID, e.Position, err)
 			}
 		}
-		if err := b.flush(); err != nil {
-			return err
-		}
-		return derived.SetCheckpoint(tx, bucketMeta, last)
+		b.flush()
+		order = b.order
+		return nil
 	})
 	if err != nil {
 		// The batch folded cached situations in place: they no longer
-		// match the file.
+		// match what readers see.
 		cache.clear()
-		return 0, persisted, err
+		return 0, err
 	}
-	cache.keep(b.order)
-	return last, last, nil
+	// Merged, the situations are as the cache keeps them, even when the
+	// commit Merge reports on failed (the fold stops on it).
+	cache.keep(order)
+	return last, p.Merge(v, last, db)
 }
 
 func isSituation(stream string) bool { return strings.HasPrefix(stream, situation.StreamPrefix) }

@@ -7,26 +7,26 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	bolt "go.etcd.io/bbolt"
 
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/personaldata"
 	"lifesituations/domain/situation"
+	"lifesituations/projections/derived"
 )
 
-// batch is the situations one write transaction touches, folded once from
+// batch is the situations one batch of the fold touches, folded once from
 // their stored logs (or taken from the cache of those folded by earlier
 // batches) and written back once at the end, however many events of the
 // batch concern them.
 type batch struct {
-	tx    *bolt.Tx
+	v     *derived.Batch
 	cache *foldCache
 	sits  map[uuid.UUID]*folded
 	order []*folded
 }
 
-func newBatch(tx *bolt.Tx, cache *foldCache) *batch {
-	return &batch{tx: tx, cache: cache, sits: map[uuid.UUID]*folded{}}
+func newBatch(v *derived.Batch, cache *foldCache) *batch {
+	return &batch{v: v, cache: cache, sits: map[uuid.UUID]*folded{}}
 }
 
 // apply folds one situation event and records the notifications it causes.
@@ -60,7 +60,7 @@ func (b *batch) load(id uuid.UUID) (*folded, error) {
 		return f, nil
 	}
 	f, ok := b.cache.get(id)
-	log := b.tx.Bucket(bucketLogs).Get(id[:])
+	log := b.v.Get(bucketLogs, id[:])
 	if ok && log != nil {
 		f.log = bytes.Clone(log)
 	} else {
@@ -90,41 +90,28 @@ func foldLog(id uuid.UUID, v []byte) (*folded, error) {
 }
 
 // flush writes every touched situation's log and rows with their indexes.
-func (b *batch) flush() error {
+func (b *batch) flush() {
 	for _, f := range b.order {
-		if err := b.write(f); err != nil {
-			return fmt.Errorf("write situation %s: %w", f.id, err)
-		}
+		b.write(f)
 	}
-	return nil
 }
 
-func (b *batch) write(f *folded) error {
-	if err := putRaw(b.tx.Bucket(bucketLogs), f.id[:], f.log); err != nil {
-		return fmt.Errorf("put log: %w", err)
-	}
-	entries := b.tx.Bucket(bucketPeople)
+func (b *batch) write(f *folded) {
+	putRaw(b.v, bucketLogs, f.id[:], f.log)
 	row, drafts, grants := f.rows()
 	for _, p := range row.Viewers {
-		if err := putEntry(entries, indexKey(p, kindSituation, row.OpenedAt, f.id), present); err != nil {
-			return err
-		}
+		putEntry(b.v, indexKey(p, kindSituation, row.OpenedAt, f.id), present)
 	}
 	for _, d := range drafts {
 		for _, p := range people(d.Applicant, d.Beneficiary) {
-			if err := putEntry(entries, indexKey(p, kindDraft, d.CreatedAt, d.ID), f.id[:]); err != nil {
-				return err
-			}
+			putEntry(b.v, indexKey(p, kindDraft, d.CreatedAt, d.ID), f.id[:])
 		}
 	}
 	for _, g := range grants {
 		for _, p := range people(g.Applicant, g.Beneficiary) {
-			if err := putEntry(entries, indexKey(p, kindGrant, g.GrantedAt, g.ID), f.id[:]); err != nil {
-				return err
-			}
+			putEntry(b.v, indexKey(p, kindGrant, g.GrantedAt, g.ID), f.id[:])
 		}
 	}
-	return nil
 }
 
 // people lists the non-empty ids once each.
@@ -139,25 +126,21 @@ func people(ids ...string) []string {
 }
 
 // putRaw stores raw under k unless the same bytes are there already.
-func putRaw(b *bolt.Bucket, k, raw []byte) error {
-	if bytes.Equal(b.Get(k), raw) {
-		return nil
+func putRaw(v *derived.Batch, bucket, k, raw []byte) {
+	if !bytes.Equal(v.Get(bucket, k), raw) {
+		v.Put(bucket, k, raw)
 	}
-	return b.Put(k, raw)
 }
 
 // present is the value of the situations' index entries: one byte, so
 // that Get tells a present entry (non-nil) from an absent one.
 var present = []byte{1}
 
-// putEntry stores an index entry unless it is there already (an entry's
-// value never changes: its key names what it points to).
-func putEntry(b *bolt.Bucket, k, v []byte) error {
-	if b.Get(k) != nil {
-		return nil
+// putEntry stores an entry of the people bucket unless it is there
+// already (an entry's value never changes: its key names what it points
+// to).
+func putEntry(v *derived.Batch, k, val []byte) {
+	if v.Get(bucketPeople, k) == nil {
+		v.Put(bucketPeople, k, val)
 	}
-	if err := b.Put(k, v); err != nil {
-		return fmt.Errorf("put index entry: %w", err)
-	}
-	return nil
 }

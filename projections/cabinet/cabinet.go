@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -36,11 +37,11 @@ type Cabinet struct {
 	clock  clock.Clock
 
 	// progress is the position folded and published, and its waiters;
-	// persisted, the checkpoint in the file, may lag behind it by events
-	// that are not about situations (see apply); only the fold (under
-	// file's fold lock) uses it.
-	progress  *derived.Progress
-	persisted eventstore.Position
+	// pending, what the fold has written that the file has not yet taken:
+	// readers read the file through it.
+	progress    *derived.Progress
+	pending     *derived.Pending
+	commitEvery time.Duration
 	// cache keeps recently folded situations for the next batches; only
 	// the fold uses it.
 	cache *foldCache
@@ -57,6 +58,14 @@ func WithFamily(f Family, c clock.Clock) Option {
 	return func(cab *Cabinet) { cab.family, cab.clock = f, c }
 }
 
+// WithCommitEvery sets how long folded batches, visible at once, wait for
+// their commit to the file (derived.CommitEvery by default): longer shares
+// more of the file's pages among them, and leaves more to fold again after
+// a crash.
+func WithCommitEvery(d time.Duration) Option {
+	return func(cab *Cabinet) { cab.commitEvery = d }
+}
+
 // Open opens (creating if needed) the cabinet file at path. Its commits
 // are not synced one by one; see projections/derived for why that is safe and
 // when Open deletes the file to have it folded again.
@@ -65,11 +74,12 @@ func Open(path string, opts ...Option) (*Cabinet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open cabinet %s: %w", path, err)
 	}
-	c := &Cabinet{file: derived.NewHandle(db), path: path, persisted: pos,
+	c := &Cabinet{file: derived.NewHandle(db), path: path,
 		progress: derived.NewProgress("cabinet", pos, ErrClosed), cache: newFoldCache(cachedSituations)}
 	for _, o := range opts {
 		o(c)
 	}
+	c.pending = derived.NewPending(bucketMeta, pos, c.commitEvery)
 	if (c.family == nil) != (c.clock == nil) {
 		_ = c.Close()
 		return nil, fmt.Errorf("open cabinet %s: a family needs a clock to tell minors", path)
@@ -93,10 +103,10 @@ func openFile(path string) (db *bolt.DB, pos eventstore.Position, err error) {
 // reset empties the cabinet so that Run folds the log again from its start.
 func (c *Cabinet) reset() error {
 	return c.file.Fold(func(db *bolt.DB) error {
+		c.pending.Drop(0)
 		if err := db.Update(fileLayout.Empty); err != nil {
 			return fmt.Errorf("cabinet: empty for a new fold: %w", err)
 		}
-		c.persisted = 0
 		c.cache.clear()
 		c.progress.Rewind()
 		return nil
@@ -116,14 +126,18 @@ func (c *Cabinet) WaitFor(ctx context.Context, pos eventstore.Position) error {
 	return c.progress.WaitFor(ctx, pos)
 }
 
-// Close syncs and closes the file (and removes its marker, see
+// read runs fn with a view of the file under the pending writes.
+func (c *Cabinet) read(fn func(v *derived.View) error) error { return c.pending.Read(c.file, fn) }
+
+// Close commits the pending writes, syncs and closes the file (and removes its marker, see
 // projections/derived). Stop Run (cancel its context) first; waiters are
 // released with ErrClosed.
 func (c *Cabinet) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		c.progress.Close()
-		if cerr := derived.Close(c.file.DB(), c.path); cerr != nil {
+		perr := c.pending.Close(c.file.DB())
+		if cerr := errors.Join(perr, derived.Close(c.file.DB(), c.path)); cerr != nil {
 			err = fmt.Errorf("close cabinet: %w", cerr)
 		}
 	})

@@ -28,7 +28,7 @@ func (b *batch) erase(e eventstore.RecordedEvent) error {
 		return fmt.Errorf("decode %s: %w", e.Type, err)
 	}
 	var ids []uuid.UUID
-	if err := scan(b.tx.Bucket(bucketPeople), personPrefix(er.PersonID, kindSituation), false, func(k, _ []byte) error {
+	if err := b.v.Scan(bucketPeople, personPrefix(er.PersonID, kindSituation), false, func(k, _ []byte) error {
 		ids = append(ids, idOf(k))
 		return nil
 	}); err != nil {

@@ -46,6 +46,8 @@ type fixture struct {
 	store eventstore.Store
 	cab   *cabinet.Cabinet
 	stop  func()
+	// opts are the options open opens the cabinet with, beside the family.
+	opts []cabinet.Option
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -64,7 +66,7 @@ func newFixture(t testing.TB) *fixture {
 // open opens the cabinet and runs it until the test ends or f.stop.
 func (f *fixture) open() {
 	f.t.Helper()
-	cab, err := cabinet.Open(filepath.Join(f.dir, "cabinet.db"), cabinet.WithFamily(testFamily, f.clock))
+	cab, err := cabinet.Open(filepath.Join(f.dir, "cabinet.db"), append([]cabinet.Option{cabinet.WithFamily(testFamily, f.clock)}, f.opts...)...)
 	if err != nil {
 		f.t.Fatalf("open cabinet: %v", err)
 	}

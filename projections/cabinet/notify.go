@@ -69,11 +69,8 @@ func (b *batch) deliver(f *folded, st *situation.Step, n Notification, pos event
 	if err != nil {
 		return fmt.Errorf("encode notification: %w", err)
 	}
-	bucket := b.tx.Bucket(bucketPeople)
 	for _, p := range to {
-		if err := putRaw(bucket, notificationKey(p, n.At, pos, seq), raw); err != nil {
-			return fmt.Errorf("put notification: %w", err)
-		}
+		putRaw(b.v, bucketPeople, notificationKey(p, n.At, pos, seq), raw)
 	}
 	return nil
 }

@@ -7,16 +7,17 @@ import (
 	"slices"
 
 	"github.com/google/uuid"
-	bolt "go.etcd.io/bbolt"
+
+	"lifesituations/projections/derived"
 )
 
 // Drafts lists the drafts person is applicant or beneficiary of, oldest
 // first (by created_at, then id).
 func (c *Cabinet) Drafts(person string) ([]Draft, error) {
 	out := []Draft{}
-	err := c.file.View(func(tx *bolt.Tx) error {
+	err := c.read(func(tx *derived.View) error {
 		r := newReader(tx)
-		return scan(tx.Bucket(bucketPeople), personPrefix(person, kindDraft), false, func(k, v []byte) error {
+		return tx.Scan(bucketPeople, personPrefix(person, kindDraft), false, func(k, v []byte) error {
 			d, err := r.draft(situationOf(v), idOf(k))
 			out = append(out, d)
 			return err
@@ -36,7 +37,7 @@ func (c *Cabinet) Grants(person string) ([]Grant, error) {
 		owners = append(owners, id)
 	}
 	out := []Grant{}
-	err := c.file.View(func(tx *bolt.Tx) error {
+	err := c.read(func(tx *derived.View) error {
 		// An index key past its owner's prefix is granted_at then id: one
 		// grant has the same suffix under every owner.
 		type entry struct{ suffix, situation []byte }
@@ -44,7 +45,7 @@ func (c *Cabinet) Grants(person string) ([]Grant, error) {
 		var found []entry
 		for _, owner := range owners {
 			prefix := personPrefix(owner, kindGrant)
-			err := scan(tx.Bucket(bucketPeople), prefix, false, func(k, v []byte) error {
+			err := tx.Scan(bucketPeople, prefix, false, func(k, v []byte) error {
 				if s := k[len(prefix):]; !seen[string(s)] {
 					seen[string(s)] = true
 					found = append(found, entry{bytes.Clone(s), bytes.Clone(v)})
@@ -78,9 +79,9 @@ func (c *Cabinet) Grants(person string) ([]Grant, error) {
 func (c *Cabinet) Situations(person string) ([]Situation, error) {
 	minors := c.minors(person)
 	out := []Situation{}
-	err := c.file.View(func(tx *bolt.Tx) error {
+	err := c.read(func(tx *derived.View) error {
 		r := newReader(tx)
-		return scan(tx.Bucket(bucketPeople), personPrefix(person, kindSituation), true, func(k, _ []byte) error {
+		return tx.Scan(bucketPeople, personPrefix(person, kindSituation), true, func(k, _ []byte) error {
 			row, err := r.row(idOf(k))
 			if err != nil {
 				return err
@@ -99,8 +100,8 @@ func (c *Cabinet) Situations(person string) ([]Situation, error) {
 // (by at, then log position, both descending).
 func (c *Cabinet) Notifications(person string) ([]Notification, error) {
 	out := []Notification{}
-	err := c.file.View(func(tx *bolt.Tx) error {
-		return scan(tx.Bucket(bucketPeople), personPrefix(person, kindNotification), true, func(_, v []byte) error {
+	err := c.read(func(tx *derived.View) error {
+		return tx.Scan(bucketPeople, personPrefix(person, kindNotification), true, func(_, v []byte) error {
 			var n Notification
 			if err := json.Unmarshal(v, &n); err != nil {
 				return fmt.Errorf("decode notification: %w", err)
@@ -119,7 +120,7 @@ func (c *Cabinet) Notifications(person string) ([]Notification, error) {
 // when there is none.
 func (c *Cabinet) Draft(situation, id uuid.UUID) (Draft, error) {
 	var d Draft
-	err := c.file.View(func(tx *bolt.Tx) (err error) {
+	err := c.read(func(tx *derived.View) (err error) {
 		d, err = newReader(tx).draft(situation, id)
 		return err
 	})
@@ -133,7 +134,7 @@ func (c *Cabinet) Draft(situation, id uuid.UUID) (Draft, error) {
 // when there is none.
 func (c *Cabinet) Grant(situation, id uuid.UUID) (Grant, error) {
 	var g Grant
-	err := c.file.View(func(tx *bolt.Tx) (err error) {
+	err := c.read(func(tx *derived.View) (err error) {
 		g, err = newReader(tx).grant(situation, id)
 		return err
 	})
@@ -154,7 +155,7 @@ func (c *Cabinet) Situation(id uuid.UUID) (Situation, error) {
 // ErrNotFound for any other.
 func (c *Cabinet) DraftFor(person string, id uuid.UUID) (Draft, error) {
 	var d Draft
-	err := c.file.View(func(tx *bolt.Tx) (err error) {
+	err := c.read(func(tx *derived.View) (err error) {
 		r := newReader(tx)
 		sit, ok := r.find(person, kindDraft, id)
 		if !ok {
@@ -177,7 +178,7 @@ func (c *Cabinet) GrantFor(person string, id uuid.UUID) (Grant, error) {
 		owners = append(owners, child)
 	}
 	var g Grant
-	err := c.file.View(func(tx *bolt.Tx) error {
+	err := c.read(func(tx *derived.View) error {
 		r := newReader(tx)
 		for _, owner := range owners {
 			sit, ok := r.find(owner, kindGrant, id)
@@ -210,7 +211,7 @@ func (c *Cabinet) SituationFor(person string, id uuid.UUID) (Situation, error) {
 
 func (c *Cabinet) situationRow(id uuid.UUID) (situationRow, error) {
 	var row situationRow
-	err := c.file.View(func(tx *bolt.Tx) (err error) {
+	err := c.read(func(tx *derived.View) (err error) {
 		row, err = newReader(tx).row(id)
 		return err
 	})
@@ -223,18 +224,18 @@ func (c *Cabinet) situationRow(id uuid.UUID) (situationRow, error) {
 // reader renders what a read asks for from the situations' kept logs,
 // folding each situation once per read.
 type reader struct {
-	tx   *bolt.Tx
+	tx   *derived.View
 	sits map[uuid.UUID]*folded
 }
 
-func newReader(tx *bolt.Tx) *reader { return &reader{tx: tx, sits: map[uuid.UUID]*folded{}} }
+func newReader(tx *derived.View) *reader { return &reader{tx: tx, sits: map[uuid.UUID]*folded{}} }
 
 // situation folds a situation from its log; ErrNotFound when it has none.
 func (r *reader) situation(id uuid.UUID) (*folded, error) {
 	if f, ok := r.sits[id]; ok {
 		return f, nil
 	}
-	log := r.tx.Bucket(bucketLogs).Get(id[:])
+	log := r.tx.Get(bucketLogs, id[:])
 	if log == nil {
 		return nil, ErrNotFound
 	}
@@ -284,7 +285,7 @@ func (r *reader) grant(situation, id uuid.UUID) (Grant, error) {
 func (r *reader) find(person string, kind byte, id uuid.UUID) (uuid.UUID, bool) {
 	var sit uuid.UUID
 	found := false
-	_ = scan(r.tx.Bucket(bucketPeople), personPrefix(person, kind), false, func(k, v []byte) error {
+	_ = r.tx.Scan(bucketPeople, personPrefix(person, kind), false, func(k, v []byte) error {
 		if idOf(k) == id {
 			sit, found = situationOf(v), true
 		}
@@ -298,35 +299,4 @@ func situationOf(v []byte) uuid.UUID {
 	var id uuid.UUID
 	copy(id[:], v)
 	return id
-}
-
-// scan calls fn for every key of b starting with prefix, in key order or,
-// when reverse, in reverse key order.
-func scan(b *bolt.Bucket, prefix []byte, reverse bool, fn func(k, v []byte) error) error {
-	cur := b.Cursor()
-	if !reverse {
-		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-			if err := fn(k, v); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	// Start past the last key with the prefix: the prefix ends with a kind
-	// (below 0xff), so the same bytes ending with the next kind come right
-	// after.
-	end := bytes.Clone(prefix)
-	end[len(end)-1]++
-	k, v := cur.Seek(end)
-	if k == nil {
-		k, v = cur.Last()
-	} else {
-		k, v = cur.Prev()
-	}
-	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Prev() {
-		if err := fn(k, v); err != nil {
-			return err
-		}
-	}
-	return nil
 }

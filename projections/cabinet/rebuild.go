@@ -17,22 +17,24 @@ import (
 // told each position the new file reaches. It must not run concurrently
 // with itself or with Close.
 func (c *Cabinet) Rebuild(ctx context.Context, store eventstore.Store, progress func(eventstore.Position)) error {
-	var at, held eventstore.Position
+	var at eventstore.Position
 	cache := newFoldCache(cachedSituations)
+	// The new file takes each page as it is folded: nobody reads it yet.
+	pending := derived.NewPending(bucketMeta, 0, 0)
 	return c.file.Rebuild(ctx, store, c.path, derived.Rebuilder{
 		Open: openFile,
 		Live: c.Position,
 		Fold: func(next *bolt.DB, events []eventstore.RecordedEvent) error {
-			last, persisted, err := applyTo(next, events, at, held, cache)
+			last, err := applyTo(next, pending, events, at, cache)
 			if err != nil {
 				return err
 			}
-			at, held = max(at, last), persisted
-			return nil
+			at = max(at, last)
+			return pending.Flush(next)
 		},
-		// The new file's checkpoint may lag behind the position as the
-		// live one's may (see apply); the situations folded into it are
-		// those the live fold goes on with.
-		Adopt: func(*bolt.DB) { c.persisted, c.cache = held, cache },
+		// The situations folded into the new file are those the live
+		// fold goes on with.
+		Adopt:   func(*bolt.DB) { c.cache = cache },
+		Pending: c.pending,
 	}, progress)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/situation"
+	"lifesituations/projections/cabinet"
 )
 
 // snapshot is everything the persons of the tests see, as JSON.
@@ -90,6 +92,40 @@ func TestRestartsFromItsCheckpointWithoutDoubles(t *testing.T) {
 	f.reopen()
 	if again := f.snapshot(); again != snap {
 		t.Fatalf("a second restart changed what citizens see")
+	}
+}
+
+// The file takes folded batches behind the readers, who see them at once
+// (derived.Pending): a crash before it has taken them loses nothing, since
+// the fold reads again what the file's checkpoint lacks.
+func TestACrashBeforeTheCommitLosesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.opts = []cabinet.Option{cabinet.WithCommitEvery(time.Hour)}
+	f.reopen()
+	b := newBirth("birth-crash")
+	f.openSituation(b.opened(), b.steps()...)
+	openMove(f)
+	before, pos := f.snapshot(), f.cab.Position()
+
+	// The process dies: what is left is the file as the last commit
+	// wrote it, with the marker of this boot.
+	crashed := &fixture{t: t, dir: t.TempDir(), clock: f.clock, store: f.store}
+	for _, name := range []string{"cabinet.db", "cabinet.db.unsynced"} {
+		raw, err := os.ReadFile(filepath.Join(f.dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(crashed.dir, name), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crashed.open()
+	if got := crashed.cab.Position(); got >= pos {
+		t.Fatalf("the file was at %d, not behind what readers saw (%d): nothing was pending", got, pos)
+	}
+	crashed.wait(pos)
+	if after := crashed.snapshot(); after != before {
+		t.Fatalf("after the crash citizens see:\n%s\nbefore it:\n%s", after, before)
 	}
 }
 

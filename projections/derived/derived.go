@@ -1,6 +1,8 @@
 // Package derived opens the bbolt files of read models, which are derived
 // from the event log and so may be written without a sync per commit, and
-// tells when such a file cannot be trusted and must be folded again.
+// tells when such a file cannot be trusted and must be folded again. It
+// also runs their folds (Progress), writes behind their readers (Pending)
+// and rebuilds them while they serve (Handle).
 package derived
 
 import (

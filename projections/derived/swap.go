@@ -103,7 +103,15 @@ func DiscardRebuild(db *bolt.DB) error {
 // whether next is now the handle's file (even with an error, of tidying
 // up after); if not, next is left to the caller.
 func (h *Handle) Switch(ctx context.Context, path string, next *bolt.DB, catchUp func(ctx context.Context, next *bolt.DB) error) (switched bool, err error) {
-	old, err := h.swap(ctx, path, next, catchUp)
+	return h.switchPending(ctx, path, next, catchUp, nil)
+}
+
+// switchPending is Switch for a file read through pending writes (nil:
+// none), which next holds once caught up: their commits are held back
+// until readers have moved to next (the old file lacks them), and they are
+// then dropped, as a commit of them into next would set its checkpoint back.
+func (h *Handle) switchPending(ctx context.Context, path string, next *bolt.DB, catchUp func(ctx context.Context, next *bolt.DB) error, pending *Pending) (switched bool, err error) {
+	old, err := h.swap(ctx, path, next, catchUp, pending)
 	if old == nil {
 		return false, err
 	}
@@ -114,9 +122,13 @@ func (h *Handle) Switch(ctx context.Context, path string, next *bolt.DB, catchUp
 	return true, err
 }
 
-func (h *Handle) swap(ctx context.Context, path string, next *bolt.DB, catchUp func(ctx context.Context, next *bolt.DB) error) (*bolt.DB, error) {
+func (h *Handle) swap(ctx context.Context, path string, next *bolt.DB, catchUp func(ctx context.Context, next *bolt.DB) error, pending *Pending) (*bolt.DB, error) {
 	h.fold.Lock()
 	defer h.fold.Unlock()
+	if pending != nil {
+		pending.commit.Lock()
+		defer pending.commit.Unlock()
+	}
 	if err := catchUp(ctx, next); err != nil {
 		return nil, fmt.Errorf("catch up %s: %w", next.Path(), err)
 	}
@@ -132,6 +144,11 @@ func (h *Handle) swap(ctx context.Context, path string, next *bolt.DB, catchUp f
 	old := h.db.Swap(next)
 	h.replaced = h.replaced.add(commitsOf(old))
 	h.counted.Unlock()
+	if pending != nil {
+		if err := pending.dropFor(next); err != nil {
+			return old, fmt.Errorf("switch %s: %w", path, err)
+		}
+	}
 	if err := os.Remove(next.Path() + markerSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return old, fmt.Errorf("switch %s: remove the rebuilt file's marker: %w", path, err)
 	}
@@ -151,6 +168,9 @@ type Rebuilder struct {
 	// holds the live position, just before readers move to it: the read
 	// model takes what it keeps beside the file (a checkpoint, say).
 	Adopt func(next *bolt.DB)
+	// Pending, if not nil, is the live file's pending writes, which next
+	// holds once it has the live position (see switchPending).
+	Pending *Pending
 }
 
 // rebuildPage is how many events a rebuild reads and folds at a time.
@@ -215,7 +235,7 @@ func (h *Handle) Rebuild(ctx context.Context, store eventstore.Store, path strin
 			break
 		}
 	}
-	switched, err := h.Switch(ctx, path, next, func(ctx context.Context, next *bolt.DB) error {
+	switched, err := h.switchPending(ctx, path, next, func(ctx context.Context, next *bolt.DB) error {
 		live := r.Live()
 		if live < at {
 			// Reset (the log was restored from an older backup): what
@@ -229,7 +249,7 @@ func (h *Handle) Rebuild(ctx context.Context, store eventstore.Store, path strin
 			r.Adopt(next)
 		}
 		return nil
-	})
+	}, r.Pending)
 	if !switched {
 		return errors.Join(fmt.Errorf("rebuild %s: %w", path, err), DiscardRebuild(next))
 	}
