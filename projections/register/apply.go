@@ -13,14 +13,15 @@ import (
 	"lifesituations/projections/derived"
 )
 
-// Apply folds a batch of events, in log order, in one transaction that also
-// moves the checkpoint to the last of them. Events at or before the
-// checkpoint are skipped, so a batch delivered again changes nothing. Run
-// feeds it from the log; a caller that gets the log some other way (or
-// seeds a register) may call it directly.
+// Apply folds a batch of events, in log order, and makes them visible at
+// once; the file takes them, with the checkpoint, at the next commit of the
+// pending writes (see derived.Pending). Events at or before the position
+// are skipped, so a batch delivered again changes nothing. Run feeds it
+// from the log; a caller that gets the log some other way (or seeds a
+// register) may call it directly.
 func (p *Projection) Apply(events []eventstore.RecordedEvent) error {
 	return p.file.Fold(func(db *bolt.DB) error {
-		reached, err := applyTo(db, events)
+		reached, err := applyTo(db, p.pending, events, p.Position())
 		if err != nil {
 			return fmt.Errorf("register: %w", err)
 		}
@@ -29,33 +30,27 @@ func (p *Projection) Apply(events []eventstore.RecordedEvent) error {
 	})
 }
 
-// applyTo folds the events after db's checkpoint into db in one
-// transaction that moves the checkpoint to the last of them, and returns
-// the checkpoint.
-func applyTo(db *bolt.DB, events []eventstore.RecordedEvent) (eventstore.Position, error) {
-	var reached eventstore.Position
-	err := db.Update(func(tx *bolt.Tx) error {
-		pos, err := derived.Checkpoint(tx, bucketMeta)
-		if err != nil {
-			return err
-		}
-		b := newBatch(tx)
+// applyTo folds the events after from into the file db under pd, and
+// returns the position reached (from when no event is past it).
+func applyTo(db *bolt.DB, pd *derived.Pending, events []eventstore.RecordedEvent, from eventstore.Position) (eventstore.Position, error) {
+	reached := from
+	v, err := pd.Fold(db, func(v *derived.Batch) error {
+		b := newViewBatch(v)
 		for _, e := range events {
-			if e.Position <= pos {
+			if e.Position <= reached {
 				continue
 			}
 			if err := b.apply(e, Decoded{}); err != nil {
 				return fmt.Errorf("fold %s %s at position %d: %w", e.Type, e.ID, e.Position, err)
 			}
-			pos = e.Position
+			reached = e.Position
 		}
-		if err := b.flush(); err != nil {
-			return err
-		}
-		reached = pos
-		return derived.SetCheckpoint(tx, bucketMeta, pos)
+		return b.flush()
 	})
-	return reached, err
+	if err != nil || reached == from {
+		return from, err
+	}
+	return reached, pd.Merge(v, reached, db)
 }
 
 // apply folds one event, with its data decoded ahead (Decode), or the

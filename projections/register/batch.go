@@ -6,6 +6,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"lifesituations/domain/lifeevent"
+	"lifesituations/projections/derived"
 )
 
 // batch is the persons one write transaction touches, decoded once and
@@ -21,9 +22,10 @@ type batch struct {
 	standings kv
 	held      kv
 	rows      map[string]*row
-	// reuse: persons copies what Put is given (packedRows), so the rows
-	// are encoded into buf, one buffer for all; bbolt keeps each slice
-	// until the commit, so a file's rows each have their own.
+	// reuse: persons copies what Put is given (packedRows, a batch of
+	// the live fold), so the rows are encoded into buf, one buffer for
+	// all; bbolt keeps each slice until the commit, so rows put straight
+	// into a file (a scratch register's) each have their own.
 	reuse bool
 	buf   []byte
 }
@@ -54,6 +56,48 @@ func newBatch(tx *bolt.Tx) *batch {
 		held:      tx.Bucket(bucketPersons),
 		rows:      map[string]*row{},
 	}
+}
+
+// newViewBatch is a batch of the live fold: it reads the file under the
+// writes the file has not taken yet, and writes into v (derived.Pending).
+func newViewBatch(v *derived.Batch) *batch {
+	persons := viewKV{viewBucket{&v.View, bucketPersons}, v}
+	return &batch{
+		persons:   persons,
+		birthdays: viewKV{viewBucket{&v.View, bucketBirthdays}, v},
+		steps:     viewKV{viewBucket{&v.View, bucketSteps}, v},
+		drafts:    persons,
+		standings: viewKV{viewBucket{&v.View, bucketStanding}, v},
+		held:      persons,
+		rows:      map[string]*row{},
+		// The batch copies what it is given.
+		reuse: true,
+	}
+}
+
+// viewBucket is a bucket of the file read through a view of it.
+type viewBucket struct {
+	v    *derived.View
+	name []byte
+}
+
+func (b viewBucket) Get(k []byte) []byte { return b.v.Get(b.name, k) }
+
+// viewKV is a bucket of the file as a batch of the live fold reads and
+// writes it.
+type viewKV struct {
+	viewBucket
+	w *derived.Batch
+}
+
+func (kv viewKV) Put(k, v []byte) error {
+	kv.w.Put(kv.name, k, v)
+	return nil
+}
+
+func (kv viewKV) Delete(k []byte) error {
+	kv.w.Delete(kv.name, k)
+	return nil
 }
 
 // load returns the person's row, nil when the register does not know them.

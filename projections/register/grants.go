@@ -11,6 +11,7 @@ import (
 
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/situation"
+	"lifesituations/projections/derived"
 )
 
 // step is what the register keeps of a drafted step until the agency
@@ -200,8 +201,16 @@ func holders(s step) []string {
 // holdsAny reports whether the index of standing grants has a key with
 // prefix (a person's and a service's).
 func holdsAny(held kv, prefix []byte) bool {
-	if m, ok := held.(*memKV); ok {
-		return m.groups[string(prefix)] > 0
+	switch h := held.(type) {
+	case *memKV:
+		return h.groups[string(prefix)] > 0
+	case viewKV:
+		found := false
+		_ = h.v.Scan(h.name, prefix, false, func([]byte, []byte) error {
+			found = true
+			return derived.ErrStopScan
+		})
+		return found
 	}
 	k, _ := held.(*bolt.Bucket).Cursor().Seek(prefix)
 	return k != nil && bytes.HasPrefix(k, prefix)

@@ -25,6 +25,8 @@ type fixture struct {
 	store eventstore.Store
 	reg   *register.Projection
 	stop  func()
+	// opts are the options open opens the register with.
+	opts []register.Option
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -43,7 +45,7 @@ func newFixture(t *testing.T) *fixture {
 // or f.close.
 func (f *fixture) open(store eventstore.Store) {
 	f.t.Helper()
-	reg, err := register.OpenProjection(filepath.Join(f.dir, "register.db"))
+	reg, err := register.OpenProjection(filepath.Join(f.dir, "register.db"), f.opts...)
 	if err != nil {
 		f.t.Fatalf("open register: %v", err)
 	}

@@ -1,9 +1,8 @@
 package register
 
 import (
-	bolt "go.etcd.io/bbolt"
-
 	"lifesituations/domain/catalogue"
+	"lifesituations/projections/derived"
 )
 
 // Persons lists up to limit living persons of the register, in id order:
@@ -16,17 +15,20 @@ func (p *Projection) Persons(limit int) []catalogue.Person {
 	if limit <= 0 {
 		return out
 	}
-	_ = p.file.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketPersons).Cursor()
-		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+	_ = p.read(func(v *derived.View) error {
+		persons := viewBucket{v, bucketPersons}
+		return v.Scan(bucketPersons, nil, false, func(k, _ []byte) error {
 			if isEntry(k) {
-				continue
+				return nil
 			}
-			if f, ok := readFacts(tx.Bucket(bucketPersons), string(k)); ok && !f.Dead {
+			if f, ok := readFacts(persons, string(k)); ok && !f.Dead {
 				out = append(out, f.Person)
 			}
-		}
-		return nil
+			if len(out) >= limit {
+				return derived.ErrStopScan
+			}
+			return nil
+		})
 	})
 	return out
 }

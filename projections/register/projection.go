@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -25,21 +26,42 @@ type Projection struct {
 	file *derived.Handle
 	path string
 
-	// progress is the checkpoint committed and published, and its waiters.
+	// progress is the position folded and published, and its waiters;
+	// pending, what the fold has written that the file has not yet taken:
+	// readers read the file through it.
 	progress *derived.Progress
+	pending  *derived.Pending
 
 	closeOnce sync.Once
+}
+
+// Option configures OpenProjection.
+type Option func(*options)
+
+type options struct{ commitEvery time.Duration }
+
+// WithCommitEvery sets how long folded batches, visible at once, wait for
+// their commit to the file (derived.CommitEvery by default): longer shares
+// more of the file's pages among them, and leaves more to fold again after
+// a crash.
+func WithCommitEvery(d time.Duration) Option {
+	return func(o *options) { o.commitEvery = d }
 }
 
 // OpenProjection opens (creating if needed) the register file at path. Its
 // commits are not synced one by one; see projections/derived for why that is
 // safe and when it deletes the file to have it folded again.
-func OpenProjection(path string) (*Projection, error) {
+func OpenProjection(path string, opts ...Option) (*Projection, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	db, pos, err := derived.Open(path, openFile)
 	if err != nil {
 		return nil, fmt.Errorf("open register %s: %w", path, err)
 	}
-	return &Projection{file: derived.NewHandle(db), path: path, progress: derived.NewProgress("register", pos, ErrClosed)}, nil
+	return &Projection{file: derived.NewHandle(db), path: path, progress: derived.NewProgress("register", pos, ErrClosed),
+		pending: derived.NewPending(bucketMeta, pos, o.commitEvery)}, nil
 }
 
 // openFile opens the bbolt file in the current layout (a file of another
@@ -59,6 +81,7 @@ func openFile(path string) (db *bolt.DB, pos eventstore.Position, err error) {
 // start.
 func (p *Projection) reset() error {
 	return p.file.Fold(func(db *bolt.DB) error {
+		p.pending.Drop(0)
 		if err := db.Update(fileLayout.Empty); err != nil {
 			return fmt.Errorf("register: empty for a new fold: %w", err)
 		}
@@ -81,14 +104,18 @@ func (p *Projection) WaitFor(ctx context.Context, pos eventstore.Position) error
 	return p.progress.WaitFor(ctx, pos)
 }
 
-// Close syncs and closes the file (and removes its marker, see
-// projections/derived). Stop Run (cancel its context) first; waiters are
-// released with ErrClosed.
+// read runs fn with a view of the file under the pending writes.
+func (p *Projection) read(fn func(v *derived.View) error) error { return p.pending.Read(p.file, fn) }
+
+// Close commits the pending writes, syncs and closes the file (and removes
+// its marker, see projections/derived). Stop Run (cancel its context)
+// first; waiters are released with ErrClosed.
 func (p *Projection) Close() error {
 	var err error
 	p.closeOnce.Do(func() {
 		p.progress.Close()
-		if cerr := derived.Close(p.file.DB(), p.path); cerr != nil {
+		perr := p.pending.Close(p.file.DB())
+		if cerr := errors.Join(perr, derived.Close(p.file.DB(), p.path)); cerr != nil {
 			err = fmt.Errorf("close register: %w", cerr)
 		}
 	})

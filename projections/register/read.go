@@ -1,13 +1,11 @@
 package register
 
 import (
-	"bytes"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 
 	"lifesituations/domain/catalogue"
 	"lifesituations/domain/situation"
+	"lifesituations/projections/derived"
 )
 
 // The reads answer "not known" when the file cannot be read (closed): the
@@ -25,8 +23,8 @@ func (p *Projection) Facts(id string) (Facts, bool) {
 		f  Facts
 		ok bool
 	)
-	_ = p.file.View(func(tx *bolt.Tx) error {
-		f, ok = readFacts(tx.Bucket(bucketPersons), id)
+	_ = p.read(func(v *derived.View) error {
+		f, ok = readFacts(viewBucket{v, bucketPersons}, id)
 		return nil
 	})
 	return f, ok
@@ -36,8 +34,8 @@ func (p *Projection) Facts(id string) (Facts, bool) {
 // that they are consistent with each other.
 func (p *Projection) People(ids ...string) map[string]catalogue.Person {
 	out := make(map[string]catalogue.Person, len(ids))
-	_ = p.file.View(func(tx *bolt.Tx) error {
-		persons := tx.Bucket(bucketPersons)
+	_ = p.read(func(v *derived.View) error {
+		persons := viewBucket{v, bucketPersons}
 		for _, id := range ids {
 			if f, ok := readFacts(persons, id); ok {
 				out[id] = f.Person
@@ -53,8 +51,8 @@ func (p *Projection) People(ids ...string) map[string]catalogue.Person {
 // read. It is empty for an unknown person.
 func (p *Projection) Family(id string) map[string]catalogue.Person {
 	var out map[string]catalogue.Person
-	_ = p.file.View(func(tx *bolt.Tx) error {
-		persons := tx.Bucket(bucketPersons)
+	_ = p.read(func(v *derived.View) error {
+		persons := viewBucket{v, bucketPersons}
 		out = familyOf(id, func(id string) (Facts, bool) { return readFacts(persons, id) })
 		return nil
 	})
@@ -120,12 +118,11 @@ func (p *Projection) Birthdays(month time.Month, day int) []string {
 
 func (p *Projection) indexed(prefix []byte) []string {
 	var ids []string
-	_ = p.file.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketBirthdays).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+	_ = p.read(func(v *derived.View) error {
+		return v.Scan(bucketBirthdays, prefix, false, func(k, _ []byte) error {
 			ids = append(ids, string(k[8:]))
-		}
-		return nil
+			return nil
+		})
 	})
 	return ids
 }
@@ -135,15 +132,14 @@ func (p *Projection) indexed(prefix []byte) []string {
 func (p *Projection) DraftsOf(person string) []situation.DraftRef {
 	var out []situation.DraftRef
 	prefix := entryPrefix(person, kindDraft)
-	_ = p.file.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketPersons).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	_ = p.read(func(v *derived.View) error {
+		return v.Scan(bucketPersons, prefix, false, func(k, v []byte) error {
 			var r situation.DraftRef
 			copy(r.Draft[:], k[len(prefix):])
 			copy(r.Situation[:], v)
 			out = append(out, r)
-		}
-		return nil
+			return nil
+		})
 	})
 	return out
 }
@@ -153,15 +149,14 @@ func (p *Projection) DraftsOf(person string) []situation.DraftRef {
 func (p *Projection) StandingGrants(person, service string) []situation.GrantRef {
 	var out []situation.GrantRef
 	prefix := heldPrefix(person, service)
-	_ = p.file.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketPersons).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	_ = p.read(func(v *derived.View) error {
+		return v.Scan(bucketPersons, prefix, false, func(k, v []byte) error {
 			var r situation.GrantRef
 			copy(r.Grant[:], k[len(prefix):])
 			copy(r.Situation[:], v)
 			out = append(out, r)
-		}
-		return nil
+			return nil
+		})
 	})
 	return out
 }
