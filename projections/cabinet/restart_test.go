@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"lifesituations/domain/eventstore"
 	"lifesituations/domain/situation"
 	"lifesituations/projections/cabinet"
+	"lifesituations/projections/derived/derivedtest"
 )
 
 // snapshot is everything the persons of the tests see, as JSON.
@@ -107,18 +107,9 @@ func TestACrashBeforeTheCommitLosesNothing(t *testing.T) {
 	openMove(f)
 	before, pos := f.snapshot(), f.cab.Position()
 
-	// The process dies: what is left is the file as the last commit
-	// wrote it, with the marker of this boot.
+	// The process dies.
 	crashed := &fixture{t: t, dir: t.TempDir(), clock: f.clock, store: f.store}
-	for _, name := range []string{"cabinet.db", "cabinet.db.unsynced"} {
-		raw, err := os.ReadFile(filepath.Join(f.dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(crashed.dir, name), raw, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	derivedtest.CopyAsCrashed(t, f.dir, crashed.dir, "cabinet.db")
 	crashed.open()
 	if got := crashed.cab.Position(); got >= pos {
 		t.Fatalf("the file was at %d, not behind what readers saw (%d): nothing was pending", got, pos)

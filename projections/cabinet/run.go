@@ -11,20 +11,9 @@ import (
 // is done (it then returns ctx's error) or folding fails. Events are folded
 // in batches of whatever has arrived (see derived.Run); WaitFor wakes once
 // a batch is visible to readers, and the file takes the batches with the
-// checkpoint every derived.CommitEvery. A
-// checkpoint ahead of the store's last position (a store restored from an
-// older backup) empties the cabinet to fold the log again.
-// Only one Run may be active at a time.
+// checkpoint every derived.CommitEvery. A checkpoint ahead of the store's
+// last position (a store restored from an older backup) empties the
+// cabinet to fold the log again. Only one Run may be active at a time.
 func (c *Cabinet) Run(ctx context.Context, store eventstore.Store) error {
-	ctx, cancel := context.WithCancel(ctx)
-	committing := make(chan struct{})
-	go func() {
-		defer close(committing)
-		c.pending.Run(ctx, c.file)
-	}()
-	defer func() {
-		cancel()
-		<-committing
-	}()
-	return c.progress.Run(ctx, store, derived.Fold{Reset: c.reset, Apply: c.apply})
+	return c.progress.Run(ctx, store, derived.Fold{Reset: c.reset, Apply: c.apply, Pending: c.pending, File: c.file})
 }

@@ -30,10 +30,14 @@ type Fold struct {
 	// Reset empties the read model (and Rewinds its Progress) so that the
 	// log is folded again from its start.
 	Reset func() error
-	// Apply folds a batch of events, in log order, in one transaction with
-	// the checkpoint, and Publishes the position once it is committed.
-	// Events at or before the position are skipped.
+	// Apply folds a batch of events, in log order, and Publishes the
+	// position once readers see them. Events at or before the position are
+	// skipped.
 	Apply func([]eventstore.RecordedEvent) error
+	// Pending, if not nil, is the writes Apply leaves for the file File
+	// holds: Run commits them meanwhile (Pending.Run).
+	Pending *Pending
+	File    *Handle
 }
 
 // Run folds the global log from the position, then follows it, until ctx
@@ -50,6 +54,19 @@ func (p *Progress) Run(ctx context.Context, store eventstore.Store, f Fold) erro
 	defer p.running.Store(false)
 	p.setFailed(nil)
 
+	if f.Pending != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		committing := make(chan struct{})
+		go func() {
+			defer close(committing)
+			f.Pending.Run(ctx, f.File)
+		}()
+		defer func() {
+			cancel()
+			<-committing
+		}()
+	}
 	err := p.run(ctx, store, f)
 	if ctx.Err() == nil {
 		p.setFailed(err)

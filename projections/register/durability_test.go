@@ -12,6 +12,7 @@ import (
 
 	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/domain/clock"
+	"lifesituations/projections/derived/derivedtest"
 	"lifesituations/projections/register"
 )
 
@@ -85,18 +86,9 @@ func TestACrashBeforeTheCommitLosesNothing(t *testing.T) {
 	pos := f.reg.Position()
 	want := f.reg.Family(child.String())
 
-	// The process dies: what is left is the file as the last commit wrote
-	// it, with the marker of this boot.
+	// The process dies.
 	crashed := &fixture{t: t, dir: t.TempDir(), store: f.store}
-	for _, name := range []string{"register.db", "register.db.unsynced"} {
-		raw, err := os.ReadFile(filepath.Join(f.dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(crashed.dir, name), raw, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	derivedtest.CopyAsCrashed(t, f.dir, crashed.dir, "register.db")
 	crashed.open(f.store)
 	if got := crashed.reg.Position(); got >= pos {
 		t.Fatalf("the file was at %d, not behind what readers saw (%d): nothing was pending", got, pos)

@@ -11,20 +11,9 @@ import (
 // is done (it then returns ctx's error) or folding fails. Events are folded
 // in batches of whatever has arrived (see derived.Run); WaitFor wakes once
 // a batch is visible to readers, and the file takes the batches with the
-// checkpoint every derived.CommitEvery. A
-// checkpoint ahead of the store's last position (a store restored from an
-// older backup) empties the register to fold the log again.
-// Only one Run may be active at a time.
+// checkpoint every derived.CommitEvery. A checkpoint ahead of the store's
+// last position (a store restored from an older backup) empties the
+// register to fold the log again. Only one Run may be active at a time.
 func (p *Projection) Run(ctx context.Context, store eventstore.Store) error {
-	ctx, cancel := context.WithCancel(ctx)
-	committing := make(chan struct{})
-	go func() {
-		defer close(committing)
-		p.pending.Run(ctx, p.file)
-	}()
-	defer func() {
-		cancel()
-		<-committing
-	}()
-	return p.progress.Run(ctx, store, derived.Fold{Reset: p.reset, Apply: p.Apply})
+	return p.progress.Run(ctx, store, derived.Fold{Reset: p.reset, Apply: p.Apply, Pending: p.pending, File: p.file})
 }
