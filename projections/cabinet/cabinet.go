@@ -103,7 +103,7 @@ func openFile(path string) (db *bolt.DB, pos eventstore.Position, err error) {
 // reset empties the cabinet so that Run folds the log again from its start.
 func (c *Cabinet) reset() error {
 	return c.file.Fold(func(db *bolt.DB) error {
-		c.pending.Drop(0)
+		c.pending.Drop()
 		if err := db.Update(fileLayout.Empty); err != nil {
 			return fmt.Errorf("cabinet: empty for a new fold: %w", err)
 		}

@@ -454,22 +454,12 @@ func (p *Pending) write(db *bolt.DB, l *layer) error {
 	return nil
 }
 
-// Committed is the checkpoint the file holds.
-func (p *Pending) Committed() eventstore.Position {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.committed
-}
-
 // Drop forgets every layer, once a commit in flight is done: the file is
-// emptied to be folded again, or replaced by one that has them (a live
-// rebuild's), whose checkpoint is committed.
-func (p *Pending) Drop(committed eventstore.Position) {
+// emptied, to be folded again.
+func (p *Pending) Drop() {
 	p.commit.Lock()
 	defer p.commit.Unlock()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.open, p.sealed, p.committed, p.err = newLayer(), nil, committed, nil
+	p.forget(0)
 }
 
 // dropFor forgets every layer, which next, the file now read in place of
@@ -483,10 +473,15 @@ func (p *Pending) dropFor(next *bolt.DB) error {
 	if err != nil {
 		return fmt.Errorf("the new file's checkpoint: %w", err)
 	}
+	p.forget(committed)
+	return nil
+}
+
+// forget empties the layers of a file whose checkpoint is committed.
+func (p *Pending) forget(committed eventstore.Position) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.open, p.sealed, p.committed, p.err = newLayer(), nil, committed, nil
-	return nil
 }
 
 // Close flushes the layers into db and takes no more commits.

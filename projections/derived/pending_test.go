@@ -229,8 +229,11 @@ func TestPendingCommitsBehind(t *testing.T) {
 	}
 	cancel()
 	<-done
-	if p.Committed() != 7 {
-		t.Fatalf("committed = %d, want 7", p.Committed())
+	p.mu.RLock()
+	committed := p.committed
+	p.mu.RUnlock()
+	if committed != 7 {
+		t.Fatalf("committed = %d, want 7", committed)
 	}
 
 	// A commit that fails leaves its layer sealed and readable.

@@ -11,10 +11,10 @@ import (
 )
 
 // Progress is how far a read model has folded the log, told to those that
-// wait for it: the position a read model publishes once it is committed
-// (and so visible to readers), the positions WaitFor callers are blocked
-// on (so that Run commits what they need rather than wait for a fuller
-// batch), why the last Run failed, and whether the read model is closed.
+// wait for it: the position a read model publishes once readers see it
+// (merged into its pending writes, see Pending), the positions WaitFor
+// callers are blocked on (so that Run folds what they need rather than
+// wait for a fuller batch), why the last Run failed, and whether the read model is closed.
 // Its methods are safe for concurrent use.
 type Progress struct {
 	// name prefixes errors: "cabinet", "register".
@@ -33,7 +33,7 @@ type Progress struct {
 	// stopped by its context.
 	failed error
 	// waits counts the positions WaitFor callers are blocked on; waiting
-	// tells Run that one more came, so that it commits what they need
+	// tells Run that one more came, so that it folds what they need
 	// rather than wait for a fuller batch.
 	waits   map[eventstore.Position]int
 	waiting chan struct{}
@@ -99,7 +99,7 @@ func (p *Progress) WaitFor(ctx context.Context, pos eventstore.Position) error {
 }
 
 // awaited reports whether a WaitFor caller waits for a position at or
-// before pos: committing up to pos would release it.
+// before pos: folding up to pos would release it.
 func (p *Progress) awaited(pos eventstore.Position) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -126,7 +126,7 @@ func (p *Progress) wake() {
 	p.changed = make(chan struct{})
 }
 
-// Publish makes a committed position visible to Position and WaitFor. A
+// Publish makes a folded position visible to Position and WaitFor. A
 // position at or before the current one changes nothing.
 func (p *Progress) Publish(pos eventstore.Position) {
 	for {

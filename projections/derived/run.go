@@ -9,14 +9,14 @@ import (
 	"lifesituations/domain/eventstore"
 )
 
-// MaxBatch bounds the events folded in one transaction: enough to share a
-// sync among many events when catching up, small enough to keep each
-// transaction short.
+// MaxBatch bounds the events folded in one batch: enough to share the
+// fold's fixed costs among many events when catching up, small enough to
+// keep each batch short.
 const MaxBatch = 1000
 
 // MaxLinger bounds how long a batch waits for more events once the
-// subscription has delivered nothing new: a batch is committed as soon as
-// it is full, as soon as a WaitFor caller waits for a position it holds,
+// subscription has delivered nothing new: a batch is folded and made
+// visible as soon as it is full, as soon as a WaitFor caller waits for a position it holds,
 // or after MaxLinger, whichever comes first. Readers that do not wait (a
 // citizen opening the cabinet) may see the read model that much behind the
 // log, so it is short: under load, batches grow anyway with what arrives

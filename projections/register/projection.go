@@ -81,7 +81,7 @@ func openFile(path string) (db *bolt.DB, pos eventstore.Position, err error) {
 // start.
 func (p *Projection) reset() error {
 	return p.file.Fold(func(db *bolt.DB) error {
-		p.pending.Drop(0)
+		p.pending.Drop()
 		if err := db.Update(fileLayout.Empty); err != nil {
 			return fmt.Errorf("register: empty for a new fold: %w", err)
 		}
