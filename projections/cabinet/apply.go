@@ -12,19 +12,15 @@ import (
 )
 
 // apply folds a batch of events, in log order, and makes them visible at
-// once; the file takes them, with the checkpoint, at the next commit of the
-// pending writes (see derived.Pending). Events at or before the position
-// are skipped, so a batch delivered again changes nothing. It must not run
-// concurrently with itself (Run is its only caller).
+// once (see derived.Model.Apply). It must not run concurrently with itself
+// (Run is its only caller).
 func (c *Cabinet) apply(events []eventstore.RecordedEvent) error {
-	return c.file.Fold(func(db *bolt.DB) error {
-		last, err := applyTo(db, c.pending, events, c.Position(), c.cache)
-		if err != nil {
-			return fmt.Errorf("cabinet: %w", err)
-		}
-		c.progress.Publish(last)
-		return nil
-	})
+	return c.model.Apply(events, c.fold)
+}
+
+// fold is the cabinet's derived.FoldFunc, with its cache.
+func (c *Cabinet) fold(db *bolt.DB, p *derived.Pending, events []eventstore.RecordedEvent, from eventstore.Position) (eventstore.Position, error) {
+	return applyTo(db, p, events, from, c.cache)
 }
 
 // applyTo folds the events after from into the file db under p, and

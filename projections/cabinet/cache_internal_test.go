@@ -46,7 +46,7 @@ func applyIn(t *testing.T, c *Cabinet, events []eventstore.RecordedEvent, size i
 func contents(t *testing.T, c *Cabinet) string {
 	t.Helper()
 	var out bytes.Buffer
-	err := c.file.DB().View(func(tx *bolt.Tx) error {
+	err := c.model.DB().View(func(tx *bolt.Tx) error {
 		for _, name := range fileLayout.Buckets {
 			if err := tx.Bucket(name).ForEach(func(k, v []byte) error {
 				fmt.Fprintf(&out, "%s %x %s\n", name, k, v)
@@ -167,7 +167,7 @@ func TestCacheIsOfOneFile(t *testing.T) {
 	}
 	defer other.Close()
 	f := newFolded(uuid.New())
-	c.cache.on(c.file.DB())
+	c.cache.on(c.model.DB())
 	c.cache.keep([]*folded{f})
 	c.cache.on(other)
 	if _, ok := c.cache.get(f.id); ok {

@@ -17,24 +17,11 @@ import (
 // told each position the new file reaches. It must not run concurrently
 // with itself or with Close.
 func (c *Cabinet) Rebuild(ctx context.Context, store eventstore.Store, progress func(eventstore.Position)) error {
-	var at eventstore.Position
 	cache := newFoldCache(cachedSituations)
-	// The new file takes each page as it is folded: nobody reads it yet.
-	pending := derived.NewPending(bucketMeta, 0, 0)
-	return c.file.Rebuild(ctx, store, c.path, derived.Rebuilder{
-		Open: openFile,
-		Live: c.Position,
-		Fold: func(next *bolt.DB, events []eventstore.RecordedEvent) error {
-			last, err := applyTo(next, pending, events, at, cache)
-			if err != nil {
-				return err
-			}
-			at = max(at, last)
-			return pending.Flush(next)
-		},
-		// The situations folded into the new file are those the live
-		// fold goes on with.
-		Adopt:   func(*bolt.DB) { c.cache = cache },
-		Pending: c.pending,
-	}, progress)
+	fold := func(db *bolt.DB, p *derived.Pending, events []eventstore.RecordedEvent, from eventstore.Position) (eventstore.Position, error) {
+		return applyTo(db, p, events, from, cache)
+	}
+	// The situations folded into the new file are those the live fold
+	// goes on with.
+	return c.model.Rebuild(ctx, store, fold, func(*bolt.DB) { c.cache = cache }, progress)
 }

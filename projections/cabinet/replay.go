@@ -119,11 +119,9 @@ func OpenScratch(path string) (*Cabinet, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := c.file.DB()
-	db.NoSync = true
-	db.NoFreelistSync = true
+	c.model.Scratch()
 	return c, nil
 }
 
 // Sync flushes a scratch cabinet to disk.
-func (c *Cabinet) Sync() error { return c.file.DB().Sync() }
+func (c *Cabinet) Sync() error { return c.model.Sync() }

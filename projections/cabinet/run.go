@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"lifesituations/domain/eventstore"
-	"lifesituations/projections/derived"
 )
 
 // Run folds the global log from the checkpoint, then follows it, until ctx
@@ -15,5 +14,5 @@ import (
 // last position (a store restored from an older backup) empties the
 // cabinet to fold the log again. Only one Run may be active at a time.
 func (c *Cabinet) Run(ctx context.Context, store eventstore.Store) error {
-	return c.progress.Run(ctx, store, derived.Fold{Reset: c.reset, Apply: c.apply, Pending: c.pending, File: c.file})
+	return c.model.Run(ctx, store, c.fold, func() { c.cache.clear() })
 }

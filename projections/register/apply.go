@@ -20,18 +20,12 @@ import (
 // from the log; a caller that gets the log some other way (or seeds a
 // register) may call it directly.
 func (p *Projection) Apply(events []eventstore.RecordedEvent) error {
-	return p.file.Fold(func(db *bolt.DB) error {
-		reached, err := applyTo(db, p.pending, events, p.Position())
-		if err != nil {
-			return fmt.Errorf("register: %w", err)
-		}
-		p.progress.Publish(reached)
-		return nil
-	})
+	return p.model.Apply(events, applyTo)
 }
 
-// applyTo folds the events after from into the file db under pd, and
-// returns the position reached (from when no event is past it).
+// applyTo, the register's derived.FoldFunc, folds the events after from
+// into the file db under pd, and returns the position reached (from when
+// no event is past it).
 func applyTo(db *bolt.DB, pd *derived.Pending, events []eventstore.RecordedEvent, from eventstore.Position) (eventstore.Position, error) {
 	reached := from
 	v, err := pd.Fold(db, func(v *derived.Batch) error {

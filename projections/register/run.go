@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"lifesituations/domain/eventstore"
-	"lifesituations/projections/derived"
 )
 
 // Run folds the global log from the checkpoint, then follows it, until ctx
@@ -15,5 +14,5 @@ import (
 // last position (a store restored from an older backup) empties the
 // register to fold the log again. Only one Run may be active at a time.
 func (p *Projection) Run(ctx context.Context, store eventstore.Store) error {
-	return p.progress.Run(ctx, store, derived.Fold{Reset: p.reset, Apply: p.Apply, Pending: p.pending, File: p.file})
+	return p.model.Run(ctx, store, applyTo, nil)
 }

@@ -23,16 +23,12 @@ func OpenScratch(path string) (*Projection, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := p.file.DB()
-	db.NoSync = true
-	// Nor is the list of free pages written at each commit (a big list
-	// costs more than the commit): a later open rebuilds it.
-	db.NoFreelistSync = true
+	p.model.Scratch()
 	return p, nil
 }
 
 // Sync flushes a scratch register to disk.
-func (p *Projection) Sync() error { return p.file.DB().Sync() }
+func (p *Projection) Sync() error { return p.model.Sync() }
 
 // Fold is a scratch register's fold kept in ONE open write transaction
 // across many Apply calls, so that a replay which looks at the register as
@@ -64,7 +60,7 @@ func (p *Projection) BeginFold(commitEvery int) (*Fold, error) {
 }
 
 func (f *Fold) begin() error {
-	tx, err := f.p.file.DB().Begin(true)
+	tx, err := f.p.model.DB().Begin(true)
 	if err != nil {
 		return fmt.Errorf("register: %w", err)
 	}
@@ -153,7 +149,7 @@ func (f *Fold) commit() error {
 		return fmt.Errorf("register: %w", err)
 	}
 	f.b = nil
-	f.p.progress.Publish(f.pos)
+	f.p.model.Publish(f.pos)
 	return nil
 }
 
