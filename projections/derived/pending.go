@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/google/btree"
 	bolt "go.etcd.io/bbolt"
@@ -121,8 +122,13 @@ func (l *layer) get(bucket, key []byte) (item, bool) {
 	if !ok {
 		return item{}, false
 	}
-	return t.Get(item{key: string(key)})
+	return t.Get(item{key: lookupKey(key)})
 }
+
+// lookupKey is key as a string for a look-up, without a copy: the item it
+// makes only lives for the look-up, and key does not change meanwhile. A
+// copy was an allocation per layer for every read of a row.
+func lookupKey(key []byte) string { return unsafe.String(unsafe.SliceData(key), len(key)) }
 
 // withPrefix calls fn for each of the layer's items under prefix, in key order.
 func (l *layer) withPrefix(bucket, prefix []byte, fn func(item)) {
@@ -130,7 +136,7 @@ func (l *layer) withPrefix(bucket, prefix []byte, fn func(item)) {
 	if !ok {
 		return
 	}
-	t.AscendGreaterOrEqual(item{key: string(prefix)}, func(it item) bool {
+	t.AscendGreaterOrEqual(item{key: lookupKey(prefix)}, func(it item) bool {
 		if !hasPrefix(it.key, prefix) {
 			return false
 		}

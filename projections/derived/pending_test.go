@@ -273,3 +273,64 @@ func TestPrefixEnd(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkViewGet reads keys through two layers of 10,000 writes each,
+// half of them found in a layer and half in the file: what a fold's reads
+// of rows cost above the file.
+func BenchmarkViewGet(b *testing.B) {
+	db, err := OpenFile(filepath.Join(b.TempDir(), "model.db"), func(tx *bolt.Tx) error {
+		return CreateBuckets(tx, [][]byte{testMeta, testRows})
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	key := func(i int) []byte { return fmt.Appendf(nil, "%08x-person", i*2654435761%(1<<31)) }
+	if err := db.Update(func(tx *bolt.Tx) error {
+		for i := range 20000 {
+			if err := tx.Bucket(testRows).Put(key(i), []byte("in the file")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	p := NewPending(testMeta, 0, time.Hour)
+	for layer := range 2 {
+		batch, err := p.Fold(db, func(bt *Batch) error {
+			for i := layer * 10000; i < (layer+1)*10000; i++ {
+				bt.Put(testRows, key(i), []byte("in a layer"))
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Merge(batch, eventstore.Position(layer+1), db); err != nil {
+			b.Fatal(err)
+		}
+		if layer == 0 { // it waits for its commit, sealed
+			p.mu.Lock()
+			p.sealed, p.open = p.open, newLayer()
+			p.mu.Unlock()
+		}
+	}
+	keys := make([][]byte, 40000)
+	for i := range keys {
+		keys[i] = key(i)
+	}
+	h := NewHandle(db)
+	b.ReportAllocs()
+	err = p.Read(h, func(v *View) error {
+		for i := 0; b.Loop(); i++ {
+			if v.Get(testRows, keys[i%len(keys)]) == nil && i%len(keys) < 20000 {
+				return fmt.Errorf("key %d not found", i%len(keys))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
