@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime/metrics"
 	"strings"
+	"syscall"
+	"time"
 
 	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/domain/eventstore"
@@ -17,6 +19,9 @@ import (
 // where the tail of a latency goes, so a benchmark reports what happened
 // during a phase beside its figures.
 type behind struct {
+	// cpu is the process's CPU time, user and system (the benchmark's own
+	// requests included); zero when the system does not tell.
+	cpu      time.Duration
 	gcCycles uint64
 	gcCPU    float64 // seconds
 	store    embedded.Background
@@ -36,6 +41,10 @@ func behindNow(store eventstore.Store, models []fileModel) behind {
 	}
 	metrics.Read(s)
 	var b behind
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		b.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
 	if s[0].Value.Kind() == metrics.KindUint64 {
 		b.gcCycles = s[0].Value.Uint64()
 	}
@@ -50,6 +59,17 @@ func behindNow(store eventstore.Store, models []fileModel) behind {
 		b.commits = append(b.commits, m.commits())
 	}
 	return b
+}
+
+// cpuPer words the process's CPU between an earlier reading and b, over
+// n items done in elapsed: per item, and how many cores were busy.
+func (b behind) cpuPer(earlier behind, n int, item string, elapsed time.Duration) string {
+	cpu := b.cpu - earlier.cpu
+	if b.cpu == 0 || n == 0 || elapsed <= 0 {
+		return "the process's CPU unknown"
+	}
+	return fmt.Sprintf("the process's CPU %.2fs (user and system, its requests included): %.2fms a %s, %.2f cores busy",
+		cpu.Seconds(), float64(cpu.Microseconds())/1000/float64(n), item, cpu.Seconds()/elapsed.Seconds())
 }
 
 // since words the work done between an earlier reading and b.

@@ -662,7 +662,8 @@ func (b *popBench) burstPhase(ctx context.Context) error {
 		return err
 	}
 	elapsed := time.Since(t)
-	work := behindNow(b.store, b.core.fileModels()).since(was)
+	now := behindNow(b.store, b.core.fileModels())
+	work, cpu := now.since(was), now.cpuPer(was, len(events), "life event", elapsed)
 	counts, _, err := b.countSince(ctx, from)
 	if err != nil {
 		return err
@@ -670,7 +671,7 @@ func (b *popBench) burstPhase(ctx context.Context) error {
 	rate := float64(len(events)) / elapsed.Seconds()
 	fmt.Fprintf(b.out, "burst: %d life events (%s) sent in batches of 500, accepted in %s, all visible in the cabinet after %s: %.0f life events/s end to end (target >= 5000) %s;\n",
 		len(events), counts.lifeEvents(), accepted.Round(time.Millisecond), elapsed.Round(time.Millisecond), rate, popVerdict(rate >= 5000))
-	fmt.Fprintf(b.out, "  they opened %s; steps: %s;\n  behind it, until the last was visible: %s\n", counts.situations(), counts.steps(), work)
+	fmt.Fprintf(b.out, "  they opened %s; steps: %s;\n  %s;\n  behind it, until the last was visible: %s\n", counts.situations(), counts.steps(), cpu, work)
 	b.mark("burst")
 	return nil
 }
@@ -792,7 +793,8 @@ func (b *popBench) latencyPhase(ctx context.Context) error {
 		cancel()
 		<-watched
 	}
-	work := behindNow(b.store, b.core.fileModels()).since(was)
+	now := behindNow(b.store, b.core.fileModels())
+	work, cpu := now.since(was), now.cpuPer(was, n, "life event", time.Since(t))
 	cancel()
 	if len(failures) > 0 {
 		return fmt.Errorf("latency phase: %d requests failed, the first: %w", len(failures), failures[0])
@@ -825,7 +827,7 @@ func (b *popBench) latencyPhase(ctx context.Context) error {
 		popPercentiles(deciding), popPercentiles(folding))
 	// The slow requests of the tail come while this work runs, each piece
 	// of it taking a core of two (docs/performance.md).
-	fmt.Fprintf(b.out, "  behind it, from the first request to the last visible: %s\n", work)
+	fmt.Fprintf(b.out, "  %s;\n  behind it, from the first request to the last visible: %s\n", cpu, work)
 	b.mark("latency")
 	return nil
 }

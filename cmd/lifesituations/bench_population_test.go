@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -75,6 +76,17 @@ func TestBenchPopulationSmall(t *testing.T) {
 	for _, phase := range []string{"behind it, until the last was visible: ", "behind it, from the first request to the last visible: "} {
 		if !regexp.MustCompile(regexp.QuoteMeta(phase) + behind.String()).MatchString(report) {
 			t.Errorf("the report does not say what ran %q", phase)
+		}
+	}
+	// The burst's CPU, per life event as its own total says.
+	if m := regexp.MustCompile(`burst: (\d+) life events .*\n.*\n  the process's CPU ([\d.]+)s \(user and system, its requests included\): ([\d.]+)ms a life event, ([\d.]+) cores busy;`).FindStringSubmatch(report); m == nil {
+		t.Error("the burst's report does not say its CPU")
+	} else {
+		n, _ := strconv.Atoi(m[1])
+		total, _ := strconv.ParseFloat(m[2], 64)
+		per, _ := strconv.ParseFloat(m[3], 64)
+		if total <= 0 || math.Abs(per-total*1000/float64(n)) > 0.01+0.005*1000/float64(n) {
+			t.Errorf("the burst's CPU: %vs over %d life events reported as %vms each", total, n, per)
 		}
 	}
 	// The live heap's profile, as pprof reads it: gzipped, naming what it
