@@ -2,7 +2,8 @@
 // from the event log and so may be written without a sync per commit, and
 // tells when such a file cannot be trusted and must be folded again. It
 // also runs their folds (Progress), writes behind their readers (Pending)
-// and rebuilds them while they serve (Handle).
+// and rebuilds them while they serve (Handle); Model holds the four for
+// one read model, which brings its own fold and rows.
 package derived
 
 import (
