@@ -12,8 +12,9 @@ import (
 )
 
 // apply folds a batch of events, in log order, and makes them visible at
-// once (see derived.Model.Apply). It must not run concurrently with itself
-// (Run is its only caller).
+// once, as Run does (see derived.Model.Apply): for the tests and
+// benchmarks that feed the cabinet batches of their own. It must not run
+// concurrently with itself or with Run.
 func (c *Cabinet) apply(events []eventstore.RecordedEvent) error {
 	return c.model.Apply(events, c.fold)
 }
