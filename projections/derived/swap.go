@@ -16,10 +16,10 @@ import (
 )
 
 // Handle is the open file of a read model that a live rebuild may replace
-// while readers and the fold keep using it (see Switch).
+// while readers and the fold keep using it (see switchTo).
 type Handle struct {
 	db atomic.Pointer[bolt.DB]
-	// fold is held by each transaction of the live fold and by Switch, so
+	// fold is held by each transaction of the live fold and by switchTo, so
 	// that the switch falls between two of them.
 	fold sync.Mutex
 	// replaced is the cost of the commits of the files a switch replaced;
@@ -92,25 +92,21 @@ func DiscardRebuild(db *bolt.DB) error {
 	return errors.Join(db.Close(), discard(path))
 }
 
-// Switch replaces the handle's file, at path, with next (opened by
+// switchTo replaces the handle's file, at path, with next (opened by
 // OpenRebuild), between two steps of the live fold, which it holds back
 // meanwhile: catchUp, called then, folds into next what the live file has
 // and next lacks, so that next holds exactly the live position; then next
 // takes path's name (an atomic rename), readers move to it, and the old
 // file, now nameless, is closed once its last reader is done (and so
 // deleted). Readers are not held back: until the pointer moves they read
-// the old file, which is complete at the same position. switched tells
-// whether next is now the handle's file (even with an error, of tidying
-// up after); if not, next is left to the caller.
-func (h *Handle) Switch(ctx context.Context, path string, next *bolt.DB, catchUp func(ctx context.Context, next *bolt.DB) error) (switched bool, err error) {
-	return h.switchPending(ctx, path, next, catchUp, nil)
-}
-
-// switchPending is Switch for a file read through pending writes (nil:
-// none), which next holds once caught up: their commits are held back
-// until readers have moved to next (the old file lacks them), and they are
-// then dropped, as a commit of them into next would set its checkpoint back.
-func (h *Handle) switchPending(ctx context.Context, path string, next *bolt.DB, catchUp func(ctx context.Context, next *bolt.DB) error, pending *Pending) (switched bool, err error) {
+// the old file, which is complete at the same position. The commits of
+// the live file's pending writes (nil: none), which next holds once caught
+// up, are held back until readers have moved to next (the old file lacks
+// them), and the writes are then dropped, as a commit of them into next
+// would set its checkpoint back. switched tells whether next is now the
+// handle's file (even with an error, of tidying up after); if not, next is
+// left to the caller.
+func (h *Handle) switchTo(ctx context.Context, path string, next *bolt.DB, catchUp func(ctx context.Context, next *bolt.DB) error, pending *Pending) (switched bool, err error) {
 	old, err := h.swap(ctx, path, next, catchUp, pending)
 	if old == nil {
 		return false, err
@@ -169,7 +165,7 @@ type Rebuilder struct {
 	// model takes what it keeps beside the file (a checkpoint, say).
 	Adopt func(next *bolt.DB)
 	// Pending, if not nil, is the live file's pending writes, which next
-	// holds once it has the live position (see switchPending).
+	// holds once it has the live position (see switchTo).
 	Pending *Pending
 }
 
@@ -180,7 +176,7 @@ const rebuildPage = 4096
 // path (Rebuilding(path)) while the live file keeps serving and folding,
 // catches it up with the live one in rounds until a round has at most
 // MaxBatch events to fold, then holds the live fold back for what is left
-// (what came during that round) and switches (see Switch).
+// (what came during that round) and switches (see switchTo).
 // progress, if not nil, is told each position the new file reaches. On an
 // error before the switch the new file is deleted and the live one goes on
 // as it was.
@@ -235,7 +231,7 @@ func (h *Handle) Rebuild(ctx context.Context, store eventstore.Store, path strin
 			break
 		}
 	}
-	switched, err := h.switchPending(ctx, path, next, func(ctx context.Context, next *bolt.DB) error {
+	switched, err := h.switchTo(ctx, path, next, func(ctx context.Context, next *bolt.DB) error {
 		live := r.Live()
 		if live < at {
 			// Reset (the log was restored from an older backup): what
