@@ -15,9 +15,9 @@ import (
 // first (by created_at, then id).
 func (c *Cabinet) Drafts(person string) ([]Draft, error) {
 	out := []Draft{}
-	err := c.read(func(tx *derived.View) error {
-		r := newReader(tx)
-		return tx.Scan(bucketPeople, personPrefix(person, kindDraft), false, func(k, v []byte) error {
+	err := c.read(func(view *derived.View) error {
+		r := newReader(view)
+		return view.Scan(bucketPeople, personPrefix(person, kindDraft), false, func(k, v []byte) error {
 			d, err := r.draft(situationOf(v), idOf(k))
 			out = append(out, d)
 			return err
@@ -37,7 +37,7 @@ func (c *Cabinet) Grants(person string) ([]Grant, error) {
 		owners = append(owners, id)
 	}
 	out := []Grant{}
-	err := c.read(func(tx *derived.View) error {
+	err := c.read(func(view *derived.View) error {
 		// An index key past its owner's prefix is granted_at then id: one
 		// grant has the same suffix under every owner.
 		type entry struct{ suffix, situation []byte }
@@ -45,7 +45,7 @@ func (c *Cabinet) Grants(person string) ([]Grant, error) {
 		var found []entry
 		for _, owner := range owners {
 			prefix := personPrefix(owner, kindGrant)
-			err := tx.Scan(bucketPeople, prefix, false, func(k, v []byte) error {
+			err := view.Scan(bucketPeople, prefix, false, func(k, v []byte) error {
 				if s := k[len(prefix):]; !seen[string(s)] {
 					seen[string(s)] = true
 					found = append(found, entry{bytes.Clone(s), bytes.Clone(v)})
@@ -57,7 +57,7 @@ func (c *Cabinet) Grants(person string) ([]Grant, error) {
 			}
 		}
 		slices.SortFunc(found, func(a, b entry) int { return bytes.Compare(a.suffix, b.suffix) })
-		r := newReader(tx)
+		r := newReader(view)
 		for _, e := range found {
 			g, err := r.grant(situationOf(e.situation), idOf(e.suffix))
 			if err != nil {
@@ -79,9 +79,9 @@ func (c *Cabinet) Grants(person string) ([]Grant, error) {
 func (c *Cabinet) Situations(person string) ([]Situation, error) {
 	minors := c.minors(person)
 	out := []Situation{}
-	err := c.read(func(tx *derived.View) error {
-		r := newReader(tx)
-		return tx.Scan(bucketPeople, personPrefix(person, kindSituation), true, func(k, _ []byte) error {
+	err := c.read(func(view *derived.View) error {
+		r := newReader(view)
+		return view.Scan(bucketPeople, personPrefix(person, kindSituation), true, func(k, _ []byte) error {
 			row, err := r.row(idOf(k))
 			if err != nil {
 				return err
@@ -100,8 +100,8 @@ func (c *Cabinet) Situations(person string) ([]Situation, error) {
 // (by at, then log position, both descending).
 func (c *Cabinet) Notifications(person string) ([]Notification, error) {
 	out := []Notification{}
-	err := c.read(func(tx *derived.View) error {
-		return tx.Scan(bucketPeople, personPrefix(person, kindNotification), true, func(_, v []byte) error {
+	err := c.read(func(view *derived.View) error {
+		return view.Scan(bucketPeople, personPrefix(person, kindNotification), true, func(_, v []byte) error {
 			var n Notification
 			if err := json.Unmarshal(v, &n); err != nil {
 				return fmt.Errorf("decode notification: %w", err)
@@ -120,8 +120,8 @@ func (c *Cabinet) Notifications(person string) ([]Notification, error) {
 // when there is none.
 func (c *Cabinet) Draft(situation, id uuid.UUID) (Draft, error) {
 	var d Draft
-	err := c.read(func(tx *derived.View) (err error) {
-		d, err = newReader(tx).draft(situation, id)
+	err := c.read(func(view *derived.View) (err error) {
+		d, err = newReader(view).draft(situation, id)
 		return err
 	})
 	if err != nil {
@@ -134,8 +134,8 @@ func (c *Cabinet) Draft(situation, id uuid.UUID) (Draft, error) {
 // when there is none.
 func (c *Cabinet) Grant(situation, id uuid.UUID) (Grant, error) {
 	var g Grant
-	err := c.read(func(tx *derived.View) (err error) {
-		g, err = newReader(tx).grant(situation, id)
+	err := c.read(func(view *derived.View) (err error) {
+		g, err = newReader(view).grant(situation, id)
 		return err
 	})
 	if err != nil {
@@ -155,8 +155,8 @@ func (c *Cabinet) Situation(id uuid.UUID) (Situation, error) {
 // ErrNotFound for any other.
 func (c *Cabinet) DraftFor(person string, id uuid.UUID) (Draft, error) {
 	var d Draft
-	err := c.read(func(tx *derived.View) (err error) {
-		r := newReader(tx)
+	err := c.read(func(view *derived.View) (err error) {
+		r := newReader(view)
 		sit, ok := r.find(person, kindDraft, id)
 		if !ok {
 			return ErrNotFound
@@ -178,8 +178,8 @@ func (c *Cabinet) GrantFor(person string, id uuid.UUID) (Grant, error) {
 		owners = append(owners, child)
 	}
 	var g Grant
-	err := c.read(func(tx *derived.View) error {
-		r := newReader(tx)
+	err := c.read(func(view *derived.View) error {
+		r := newReader(view)
 		for _, owner := range owners {
 			sit, ok := r.find(owner, kindGrant, id)
 			if ok {
@@ -211,8 +211,8 @@ func (c *Cabinet) SituationFor(person string, id uuid.UUID) (Situation, error) {
 
 func (c *Cabinet) situationRow(id uuid.UUID) (situationRow, error) {
 	var row situationRow
-	err := c.read(func(tx *derived.View) (err error) {
-		row, err = newReader(tx).row(id)
+	err := c.read(func(view *derived.View) (err error) {
+		row, err = newReader(view).row(id)
 		return err
 	})
 	if err != nil {
@@ -224,18 +224,18 @@ func (c *Cabinet) situationRow(id uuid.UUID) (situationRow, error) {
 // reader renders what a read asks for from the situations' kept logs,
 // folding each situation once per read.
 type reader struct {
-	tx   *derived.View
+	view *derived.View
 	sits map[uuid.UUID]*folded
 }
 
-func newReader(tx *derived.View) *reader { return &reader{tx: tx, sits: map[uuid.UUID]*folded{}} }
+func newReader(view *derived.View) *reader { return &reader{view: view, sits: map[uuid.UUID]*folded{}} }
 
 // situation folds a situation from its log; ErrNotFound when it has none.
 func (r *reader) situation(id uuid.UUID) (*folded, error) {
 	if f, ok := r.sits[id]; ok {
 		return f, nil
 	}
-	log := r.tx.Get(bucketLogs, id[:])
+	log := r.view.Get(bucketLogs, id[:])
 	if log == nil {
 		return nil, ErrNotFound
 	}
@@ -285,7 +285,7 @@ func (r *reader) grant(situation, id uuid.UUID) (Grant, error) {
 func (r *reader) find(person string, kind byte, id uuid.UUID) (uuid.UUID, bool) {
 	var sit uuid.UUID
 	found := false
-	_ = r.tx.Scan(bucketPeople, personPrefix(person, kind), false, func(k, v []byte) error {
+	_ = r.view.Scan(bucketPeople, personPrefix(person, kind), false, func(k, v []byte) error {
 		if idOf(k) == id {
 			sit, found = situationOf(v), true
 		}

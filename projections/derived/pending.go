@@ -340,9 +340,9 @@ func (b *Batch) Delete(bucket, key []byte) {
 
 // Merge makes the batch's writes (none when b is nil) visible, the file
 // at last: readers see them from now on, and the next commit takes them
-// with last as the checkpoint. When the layers
-// have grown past what a commit in flight can keep up with, Merge waits
-// for it and commits into db (the handle's file).
+// with last as the checkpoint. When the layers have grown past what a
+// commit in flight can keep up with, Merge waits for it and commits into
+// db (the handle's file).
 func (p *Pending) Merge(b *Batch, last eventstore.Position, db *bolt.DB) error {
 	p.mu.Lock()
 	o := p.open

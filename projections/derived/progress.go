@@ -14,8 +14,8 @@ import (
 // wait for it: the position a read model publishes once readers see it
 // (merged into its pending writes, see Pending), the positions WaitFor
 // callers are blocked on (so that Run folds what they need rather than
-// wait for a fuller batch), why the last Run failed, and whether the read model is closed.
-// Its methods are safe for concurrent use.
+// wait for a fuller batch), why the last Run failed, and whether the read
+// model is closed. Its methods are safe for concurrent use.
 type Progress struct {
 	// name prefixes errors: "cabinet", "register".
 	name      string

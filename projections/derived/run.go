@@ -16,11 +16,11 @@ const MaxBatch = 1000
 
 // MaxLinger bounds how long a batch waits for more events once the
 // subscription has delivered nothing new: a batch is folded and made
-// visible as soon as it is full, as soon as a WaitFor caller waits for a position it holds,
-// or after MaxLinger, whichever comes first. Readers that do not wait (a
-// citizen opening the cabinet) may see the read model that much behind the
-// log, so it is short: under load, batches grow anyway with what arrives
-// while the previous one folds. 50 ms made a situation visible about 50 ms
+// visible as soon as it is full, as soon as a WaitFor caller waits for a
+// position it holds, or after MaxLinger, whichever comes first. Readers
+// that do not wait (a citizen opening the cabinet) may see the read model
+// that much behind the log, so it is short: under load, batches grow
+// anyway with what arrives while the previous one folds. 50 ms made a situation visible about 50 ms
 // later at 500 events/s; no linger at all cost about 10% of a burst's
 // throughput, 2 ms nothing measurable.
 const MaxLinger = 2 * time.Millisecond
