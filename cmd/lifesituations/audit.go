@@ -18,6 +18,7 @@ import (
 	"lifesituations/adapters/eventstore/embedded"
 	"lifesituations/adapters/eventstore/esdb"
 	"lifesituations/domain/catalogue"
+	"lifesituations/domain/eventstore"
 	"lifesituations/sagas/audit"
 )
 
@@ -100,7 +101,7 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		defer s.Close()
-		cfg.Store, cfg.Integrity = s, chainCheck(s.Raw)
+		cfg.Store, cfg.Integrity, cfg.IntegrityScan = s, chainCheck(s.Raw), chainScan(s.Raw)
 	} else {
 		// EventStoreDB keeps no hash chain of ours (its own chunks carry
 		// checksums): the report says the chain was not checked.
@@ -172,12 +173,33 @@ func auditCatalogues(dirs []string) ([]*catalogue.Catalogue, error) {
 func chainCheck(s *embedded.Store) func(context.Context, func(done, total uint64)) ([]audit.IntegrityBreak, error) {
 	return func(ctx context.Context, progress func(done, total uint64)) ([]audit.IntegrityBreak, error) {
 		breaks, err := s.VerifyChain(ctx, progress)
-		out := make([]audit.IntegrityBreak, len(breaks))
-		for i, b := range breaks {
-			out[i] = audit.IntegrityBreak{Position: b.Position, Detail: b.Kind + ": " + b.Detail}
-		}
-		return out, err
+		return integrityBreaks(breaks), err
 	}
+}
+
+// chainScan is chainCheck reading the log for the verification's plan too
+// (embedded.Store.ScanVerifying): one read of the log for both.
+func chainScan(s *embedded.Store) func(context.Context, eventstore.Position, eventstore.Filter,
+	func(*eventstore.RecordedEvent) error, func(done, total uint64)) (func() ([]audit.IntegrityBreak, error), error) {
+	return func(ctx context.Context, upTo eventstore.Position, filter eventstore.Filter,
+		fn func(*eventstore.RecordedEvent) error, progress func(done, total uint64)) (func() ([]audit.IntegrityBreak, error), error) {
+		wait, err := s.ScanVerifying(ctx, upTo, filter, fn, progress)
+		if err != nil {
+			return nil, err
+		}
+		return func() ([]audit.IntegrityBreak, error) {
+			breaks, err := wait()
+			return integrityBreaks(breaks), err
+		}, nil
+	}
+}
+
+func integrityBreaks(breaks []embedded.ChainBreak) []audit.IntegrityBreak {
+	out := make([]audit.IntegrityBreak, len(breaks))
+	for i, b := range breaks {
+		out[i] = audit.IntegrityBreak{Position: b.Position, Detail: b.Kind + ": " + b.Detail}
+	}
+	return out
 }
 
 // progress shows how far each phase has got: a bar redrawn in place with

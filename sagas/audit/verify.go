@@ -73,6 +73,13 @@ type Config struct {
 	Scratch string
 	// Integrity checks the log's hash chain, when the store has one.
 	Integrity func(ctx context.Context, progress func(done, total uint64)) ([]IntegrityBreak, error)
+	// IntegrityScan, when set, is used instead of Integrity: the same
+	// check, which also lends fn the events up to upTo that pass filter
+	// from its own read of the log (embedded.Store.ScanVerifying), so that
+	// the plan does not read the log a time of its own. It returns once
+	// the log is read; wait returns the check's findings.
+	IntegrityScan func(ctx context.Context, upTo eventstore.Position, filter eventstore.Filter,
+		fn func(*eventstore.RecordedEvent) error, progress func(done, total uint64)) (wait func() ([]IntegrityBreak, error), err error)
 	// Progress is told how far each phase has got: "chain", "plan" and
 	// "replay", done out of total (log positions).
 	Progress func(phase string, done, total uint64)
@@ -106,9 +113,14 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	v.src = source(ctx, cfg.Store, cfg.Scratch == "")
 	// The hash chain is checked beside the plan, which runs on one core,
-	// and before the replay, whose breaks come after its own in the
-	// report. Its progress is told once the plan's is over.
-	chain := startChain(ctx, cfg)
+	// or in the same read of the log, and before the replay, whose breaks
+	// come after its own in the report. Its progress is told once the
+	// plan's is over.
+	chain := newChainCheck(cfg)
+	v.chain = chain
+	if chain != nil && cfg.IntegrityScan == nil {
+		chain.start(ctx, cfg.Integrity)
+	}
 	start := time.Now()
 	if err := v.plan(ctx); err != nil {
 		chain.stop()
@@ -159,7 +171,8 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-// chainCheck is the hash chain check running beside the plan.
+// chainCheck is the hash chain check running beside the plan, or within
+// its read of the log.
 type chainCheck struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -174,32 +187,60 @@ type chainCheck struct {
 	reportedEnd bool
 }
 
-// startChain starts cfg.Integrity in its own goroutine; nil without one.
-func startChain(ctx context.Context, cfg Config) *chainCheck {
-	if cfg.Integrity == nil {
+// newChainCheck is the check cfg asks for, not yet started; nil without
+// one.
+func newChainCheck(cfg Config) *chainCheck {
+	if cfg.Integrity == nil && cfg.IntegrityScan == nil {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	c := &chainCheck{cancel: cancel, done: make(chan struct{}), progress: cfg.Progress}
+	c := &chainCheck{progress: cfg.Progress}
 	c.planning.Store(true)
+	return c
+}
+
+// report is the check's progress: told once the plan's is over.
+func (c *chainCheck) report(done, total uint64) {
+	c.at, c.total = done, total
+	if !c.planning.Load() {
+		c.progress("chain", done, total)
+		c.reportedEnd = done >= total
+	}
+}
+
+// start runs check in its own goroutine.
+func (c *chainCheck) start(ctx context.Context, check func(ctx context.Context, progress func(done, total uint64)) ([]IntegrityBreak, error)) {
+	ctx, c.cancel = context.WithCancel(ctx)
+	began := time.Now()
+	c.await(began, func() ([]IntegrityBreak, error) { return check(ctx, c.report) })
+}
+
+// scan runs the check reading the log for fn too (Config.IntegrityScan):
+// it returns once the log is read, the check going on.
+func (c *chainCheck) scan(ctx context.Context, cfg Config, upTo eventstore.Position, filter eventstore.Filter, fn func(*eventstore.RecordedEvent) error) error {
+	ctx, c.cancel = context.WithCancel(ctx)
+	began := time.Now()
+	wait, err := cfg.IntegrityScan(ctx, upTo, filter, fn, c.report)
+	if err != nil {
+		c.cancel()
+		return err
+	}
+	c.await(began, wait)
+	return nil
+}
+
+// await takes the check's result in a goroutine of its own.
+func (c *chainCheck) await(began time.Time, result func() ([]IntegrityBreak, error)) {
+	c.done = make(chan struct{})
 	go func() {
 		defer close(c.done)
-		began := time.Now()
-		c.breaks, c.err = cfg.Integrity(ctx, func(done, total uint64) {
-			c.at, c.total = done, total
-			if !c.planning.Load() {
-				c.progress("chain", done, total)
-				c.reportedEnd = done >= total
-			}
-		})
+		c.breaks, c.err = result()
 		c.took = time.Since(began)
 	}()
-	return c
 }
 
 // stop cancels the check and waits for it to end.
 func (c *chainCheck) stop() {
-	if c != nil {
+	if c != nil && c.done != nil {
 		c.cancel()
 		<-c.done
 	}
@@ -222,6 +263,9 @@ type verifier struct {
 	src  logSource
 	rep  *Report
 	last eventstore.Position
+	// chain is the hash chain check, nil without one; with
+	// Config.IntegrityScan it reads the log for the plan.
+	chain *chainCheck
 	// reg is the fresh register's file, nil when it is folded in memory.
 	reg *register.Projection
 	// scratch is the fold into the fresh register (in memory, or into reg
@@ -341,17 +385,22 @@ type lender interface {
 }
 
 // each hands fn the events of the log up to v.last that pass the filter,
-// lent where the store can (fn copies what it keeps), and tells phase's
-// progress every page.
+// lent where the store can, or by the hash chain's check from its own read
+// of the log (Config.IntegrityScan), fn copying what it keeps; and tells
+// phase's progress every page.
 func (v *verifier) each(ctx context.Context, store eventstore.Store, filter eventstore.Filter, phase string, fn func(*eventstore.RecordedEvent) error) error {
+	n := 0
+	lent := func(e *eventstore.RecordedEvent) error {
+		if n++; n%v.cfg.Page == 0 {
+			v.cfg.Progress(phase, e.Position, v.last)
+		}
+		return fn(e)
+	}
+	if v.cfg.IntegrityScan != nil {
+		return v.chain.scan(ctx, v.cfg, v.last, filter, lent)
+	}
 	if l, ok := store.(lender); ok {
-		n := 0
-		return l.Scan(ctx, 0, v.last, filter, func(e *eventstore.RecordedEvent) error {
-			if n++; n%v.cfg.Page == 0 {
-				v.cfg.Progress(phase, e.Position, v.last)
-			}
-			return fn(e)
-		})
+		return l.Scan(ctx, 0, v.last, filter, lent)
 	}
 	return v.read(ctx, store, filter, func(evs []eventstore.RecordedEvent) error {
 		for i := range evs {

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -159,7 +160,34 @@ func verifyStore(t *testing.T, store eventstore.Store) *audit.Report {
 	if every.RegisterPersons != 0 || every.FactsLeft != 0 {
 		t.Fatalf("folding every fact, the report says %d persons folded and %d facts left", every.RegisterPersons, every.FactsLeft)
 	}
+	// The plan reading the log within the hash chain's check.
+	if es, ok := store.(*embedded.Store); ok {
+		checked, err := audit.Verify(context.Background(), audit.Config{Store: store, Catalogues: []*catalogue.Catalogue{cat}, IntegrityScan: chainScan(es)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(rep.Divergences, checked.Divergences) || len(checked.Integrity) != 0 || !checked.ChainChecked ||
+			rep.Verified != checked.Verified || rep.Decisions != checked.Decisions || rep.Events != checked.Events {
+			t.Fatalf("with the plan read by the hash chain's check, the verifications differ:\n%+v\n%+v", rep, checked)
+		}
+	}
 	return rep
+}
+
+// chainScan is the hash chain's check reading the log for the plan too;
+// the logs here are untouched, so a break is an error.
+func chainScan(s *embedded.Store) func(context.Context, eventstore.Position, eventstore.Filter,
+	func(*eventstore.RecordedEvent) error, func(done, total uint64)) (func() ([]audit.IntegrityBreak, error), error) {
+	return func(ctx context.Context, upTo eventstore.Position, filter eventstore.Filter,
+		fn func(*eventstore.RecordedEvent) error, progress func(done, total uint64)) (func() ([]audit.IntegrityBreak, error), error) {
+		wait, err := s.ScanVerifying(ctx, upTo, filter, fn, progress)
+		return func() ([]audit.IntegrityBreak, error) {
+			if breaks, err := wait(); err != nil || len(breaks) > 0 {
+				return nil, fmt.Errorf("hash chain: %v %v", breaks, err)
+			}
+			return nil, nil
+		}, err
+	}
 }
 
 // withoutPosition is a store whose log lacks the record at one position.

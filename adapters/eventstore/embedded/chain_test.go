@@ -136,7 +136,44 @@ func verify(t *testing.T, dir string) []ChainBreak {
 	if calls == 0 || lastDone != lastTotal {
 		t.Errorf("progress: %d calls, last %d of %d", calls, lastDone, lastTotal)
 	}
+	scanVerifyingAgrees(t, s, breaks)
 	return breaks
+}
+
+// scanVerifyingAgrees checks that ScanVerifying finds what VerifyChain
+// found and lends what Scan reads.
+func scanVerifyingAgrees(t *testing.T, s *Store, breaks []ChainBreak) {
+	t.Helper()
+	ctx := t.Context()
+	last, err := s.LastPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lent := func(got *[]string) func(e *eventstore.RecordedEvent) error {
+		return func(e *eventstore.RecordedEvent) error {
+			*got = append(*got, fmt.Sprintf("%d %s %d %s %s", e.Position, e.Stream, e.Revision, e.Type, e.Data))
+			return nil
+		}
+	}
+	var scanned, scanLent []string
+	scanErr := s.Scan(ctx, 0, last, eventstore.Filter{}, lent(&scanned))
+	wait, err := s.ScanVerifying(ctx, last, eventstore.Filter{}, lent(&scanLent), nil)
+	if fmt.Sprint(err) != fmt.Sprint(scanErr) {
+		t.Fatalf("ScanVerifying: %v; Scan: %v", err, scanErr)
+	}
+	if err != nil {
+		return
+	}
+	if !slices.Equal(scanLent, scanned) {
+		t.Fatalf("ScanVerifying lent\n%s\nScan read\n%s", strings.Join(scanLent, "\n"), strings.Join(scanned, "\n"))
+	}
+	got, err := wait()
+	if err != nil {
+		t.Fatalf("ScanVerifying's check: %v", err)
+	}
+	if !slices.Equal(got, breaks) {
+		t.Fatalf("ScanVerifying found %v, VerifyChain %v", got, breaks)
+	}
 }
 
 type wantBreak struct {
@@ -576,4 +613,52 @@ func TestChainUpgradedStoreLocatesDeletion(t *testing.T) {
 	openStore(t, dir).Close()
 	tamper(t, dir, func(db *pebble.DB) { mustDelete(t, db, logKey(8)) })
 	checkBreaks(t, verify(t, dir), wantBreak{8, BreakDeleted})
+}
+
+// ScanVerifying lends only what passes its filter, up to its position,
+// and a reader's error stops the check and is what it returns.
+func TestScanVerifyingFiltersAndStopsAtTheReadersError(t *testing.T) {
+	dir := t.TempDir()
+	chainStore(t, dir)
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	ctx := t.Context()
+	var got []eventstore.Position
+	wait, err := s.ScanVerifying(ctx, 21, eventstore.Filter{StreamPrefixes: []string{"person-1"}}, func(e *eventstore.RecordedEvent) error {
+		if e.Stream != "person-1" {
+			t.Errorf("lent %s at %d", e.Stream, e.Position)
+		}
+		got = append(got, e.Position)
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if breaks, err := wait(); err != nil || len(breaks) != 0 {
+		t.Fatalf("check: %v %v", breaks, err)
+	}
+	// person-1 has 2 of each 6 events, and 21 and 22 of the last 6
+	// (AppendMany): not 22, past the position asked for.
+	if want := []eventstore.Position{3, 4, 9, 10, 15, 16, 21}; !slices.Equal(got, want) {
+		t.Fatalf("lent %v, want %v", got, want)
+	}
+
+	stop := errors.New("the reader's own error")
+	n := 0
+	_, err = s.ScanVerifying(ctx, chainEvents, eventstore.Filter{}, func(e *eventstore.RecordedEvent) error {
+		if n++; e.Position == 5 {
+			return stop
+		}
+		return nil
+	}, nil)
+	if !errors.Is(err, stop) || n != 5 {
+		t.Fatalf("ScanVerifying after %d events: %v, want the reader's error after 5", n, err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble"
@@ -84,6 +85,108 @@ const maxVerifyPositions = 1 << 34
 // An error means the check could not run to its end (context done, store
 // closed, an I/O error), not that the store was tampered with.
 func (s *Store) VerifyChain(ctx context.Context, progress func(done, total uint64)) ([]ChainBreak, error) {
+	return s.verifyChain(ctx, progress, nil)
+}
+
+// ScanVerifying is VerifyChain that also lends fn the events up to upTo
+// that pass filter, as Scan does, from the same read of the log: a reader
+// of the whole log (audit verify's plan) and the check then read it once,
+// not twice. fn runs on the caller's goroutine, in log order, on copies of
+// the records the check has already hashed, while the check reads on.
+// ScanVerifying returns once fn has had the whole log, the index checks
+// going on; wait returns the check's findings. An error from fn, or one
+// that stops the check before the log is read, stops the check and is
+// returned by ScanVerifying itself.
+func (s *Store) ScanVerifying(ctx context.Context, upTo eventstore.Position, filter eventstore.Filter,
+	fn func(*eventstore.RecordedEvent) error, progress func(done, total uint64)) (wait func() ([]ChainBreak, error), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &logLender{upTo: upTo, filter: filter, in: interner{},
+		batches: make(chan *hashBatch, hashBatches), free: make(chan *hashBatch, hashBatches)}
+	type result struct {
+		breaks []ChainBreak
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		breaks, err := s.verifyChain(ctx, progress, l)
+		if !l.hashing {
+			close(l.batches) // the check ended before it read the log
+		}
+		done <- result{breaks, err}
+	}()
+	if err := l.lendAll(fn, cancel); err != nil || !l.complete {
+		cancel()
+		r := <-done
+		if err == nil {
+			err = r.err
+		}
+		if err == nil {
+			err = errors.New("verify chain: the log was not read to its end")
+		}
+		return nil, err
+	}
+	var (
+		once sync.Once
+		r    result
+	)
+	return func() ([]ChainBreak, error) {
+		once.Do(func() {
+			r = <-done
+			cancel()
+		})
+		return r.breaks, r.err
+	}, nil
+}
+
+// logLender hands the records the chain check reads to a reader of the log
+// (ScanVerifying): the hasher passes each batch on once it has hashed it,
+// and the lender gives it back to the hasher's pool once lent.
+type logLender struct {
+	upTo    eventstore.Position
+	filter  eventstore.Filter
+	in      interner
+	batches chan *hashBatch // closed by the hasher at its end
+	free    chan *hashBatch // the hasher's pool
+	// Set by the check's goroutine before batches is closed: hashing, the
+	// hasher started (and closes batches); complete, the log was read
+	// to its end.
+	hashing, complete bool
+}
+
+// lendAll lends fn the events of each batch that pass the filter, until
+// the hasher closes batches. After an error it only gives the batches
+// back, and stops the check.
+func (l *logLender) lendAll(fn func(*eventstore.RecordedEvent) error, stop func()) error {
+	var (
+		err error
+		ev  eventstore.RecordedEvent
+	)
+	for b := range l.batches {
+		start := 0
+		for i := range b.items {
+			item := &b.items[i]
+			rec := b.buf[start:item.end]
+			start = item.end
+			if err != nil || item.pos > l.upTo {
+				continue
+			}
+			var ok bool
+			if ev, ok, err = decodeRecordData(rec, item.pos, &l.filter, l.in, true); err != nil {
+				err = fmt.Errorf("scan the log: %w", err)
+			} else if ok {
+				err = fn(&ev)
+			}
+			if err != nil {
+				stop()
+			}
+		}
+		b.reset()
+		l.free <- b
+	}
+	return err
+}
+
+func (s *Store) verifyChain(ctx context.Context, progress func(done, total uint64), lender *logLender) ([]ChainBreak, error) {
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
@@ -98,6 +201,7 @@ func (s *Store) VerifyChain(ctx context.Context, progress func(done, total uint6
 			progress: progress,
 			chain:    newChainer(),
 			seed:     maphash.MakeSeed(),
+			lender:   lender,
 		}
 		var err error
 		breaks, err = v.run()
@@ -153,6 +257,8 @@ type verifier struct {
 	chain    *chainer
 	seed     maphash.Seed
 	mh       maphash.Hash
+	// lender, when not nil, is lent each record the log scan reads.
+	lender *logLender
 
 	start   chainPoint // keyChainStart
 	head    chainPoint // keyChainHead
@@ -194,8 +300,11 @@ func (v *verifier) run() ([]ChainBreak, error) {
 	if err := v.bounds(); err != nil {
 		return nil, err
 	}
-	hs := startHasher()
+	hs := startHasher(v.lender)
 	err := v.scanLog(hs)
+	if err == nil && v.lender != nil {
+		v.lender.complete = true
+	}
 	hs.finish()
 	// The index scans go on while the last records are hashed.
 	if err == nil {
@@ -382,13 +491,17 @@ func (v *verifier) scanLog(hs *hasher) (err error) {
 				prevPos, prevHash, prevOK = v.start.pos, v.start.hash, true
 			}
 			stored, ok := storedHash(rec)
+			item := hashItem{pos: pos, prev: prevHash}
 			switch {
 			case !ok:
 				v.failed = append(v.failed, failure{pos: pos})
+				item.lendOnly = true
 			case pos != prevPos+1 || !prevOK:
 				v.failed = append(v.failed, failure{pos: pos, afterGap: true})
-			default:
-				hs.add(hashItem{pos: pos, prev: prevHash}, rec)
+				item.lendOnly = true
+			}
+			if !item.lendOnly || v.lender != nil {
+				hs.add(item, rec)
 			}
 			prevOK = ok
 			if prevOK {
@@ -414,8 +527,10 @@ type hasher struct {
 	chain *chainer
 	work  chan *hashBatch
 	free  chan *hashBatch
-	done  chan struct{}
-	cur   *hashBatch
+	// lend, when not nil, takes each batch once hashed (logLender).
+	lend chan *hashBatch
+	done chan struct{}
+	cur  *hashBatch
 	// hashed counts the records checked, for progress.
 	hashed atomic.Uint64
 
@@ -435,21 +550,30 @@ type hashItem struct {
 	// sealed: a record before the chain's start, which the seal runs over;
 	// else a record stored after one that holds the hash prev.
 	sealed bool
-	prev   chainHash
-	end    int // the record ends at buf[end]
+	// lendOnly: a record the log scan could not check against the hash
+	// before it, queued only to be lent (logLender).
+	lendOnly bool
+	prev     chainHash
+	end      int // the record ends at buf[end]
 }
+
+func (b *hashBatch) reset() { b.items, b.buf = b.items[:0], b.buf[:0] }
 
 const (
 	hashBatchRecords = 256
-	hashBatches      = 8
+	hashBatches      = 16
 )
 
-func startHasher() *hasher {
+func startHasher(l *logLender) *hasher {
 	hs := &hasher{
 		chain: newChainer(),
 		work:  make(chan *hashBatch, hashBatches),
 		free:  make(chan *hashBatch, hashBatches),
 		done:  make(chan struct{}),
+	}
+	if l != nil {
+		hs.free, hs.lend = l.free, l.batches
+		l.hashing = true
 	}
 	for range hashBatches {
 		hs.free <- &hashBatch{items: make([]hashItem, 0, hashBatchRecords)}
@@ -487,12 +611,18 @@ func (hs *hasher) wait() { <-hs.done }
 
 func (hs *hasher) run() {
 	defer close(hs.done)
+	if hs.lend != nil {
+		defer close(hs.lend)
+	}
 	for b := range hs.work {
 		start := 0
 		for i := range b.items {
 			item := &b.items[i]
 			rec := b.buf[start:item.end]
 			start = item.end
+			if item.lendOnly {
+				continue
+			}
 			if item.sealed {
 				if h, ok := hs.chain.link(&hs.seal.hash, item.pos, rec); ok && rec[0] == recordV1 {
 					hs.seal = chainPoint{pos: item.pos, hash: h}
@@ -506,7 +636,11 @@ func (hs *hasher) run() {
 			}
 		}
 		hs.hashed.Add(uint64(len(b.items)))
-		b.items, b.buf = b.items[:0], b.buf[:0]
+		if hs.lend != nil {
+			hs.lend <- b
+			continue
+		}
+		b.reset()
 		hs.free <- b
 	}
 }
