@@ -3,10 +3,12 @@
 // the register as of the position it recorded, reporting every divergence
 // (lifesituations audit verify).
 //
-// It reads the log twice. The first pass reads only the situation events
-// that lead a decision, the catalogue's publications and the facts that
-// join persons into kin: it learns at which register positions the
-// decisions looked at the register, and whose rows they can read (kin.go).
+// It reads the log twice. The first pass, the plan, reads only the
+// situation events that lead a decision, the catalogue's publications and
+// the facts that join persons into kin: it learns at which register
+// positions the decisions looked at the register, and whose rows they can
+// read (kin.go). The hash chain is checked beside it, or, where the check
+// can lend what it reads (Config.IntegrityScan), in the same pass.
 // The second pass folds every event but the others' facts into a fresh
 // register, stopping at each of those positions to read the families the
 // decisions read, and recomputes each decision as its event comes: the
