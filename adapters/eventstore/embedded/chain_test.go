@@ -110,18 +110,26 @@ func storedEvent(t *testing.T, db *pebble.DB, pos uint64) eventstore.RecordedEve
 	return ev
 }
 
-// verify reopens the store, runs VerifyChain and closes the store.
-func verify(t *testing.T, dir string) []ChainBreak {
+// reopen opens the store in dir again; closeIt closes it, the test failing
+// on an error.
+func reopen(t *testing.T, dir string) (s *Store, closeIt func()) {
 	t.Helper()
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	return s, func() {
 		if err := s.Close(); err != nil {
 			t.Error(err)
 		}
-	}()
+	}
+}
+
+// verify reopens the store, runs VerifyChain and closes the store.
+func verify(t *testing.T, dir string) []ChainBreak {
+	t.Helper()
+	s, closeIt := reopen(t, dir)
+	defer closeIt()
 	var calls, lastDone, lastTotal uint64
 	breaks, err := s.VerifyChain(t.Context(), func(done, total uint64) {
 		calls++
@@ -620,15 +628,8 @@ func TestChainUpgradedStoreLocatesDeletion(t *testing.T) {
 func TestScanVerifyingFiltersAndStopsAtTheReadersError(t *testing.T) {
 	dir := t.TempDir()
 	chainStore(t, dir)
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	s, closeIt := reopen(t, dir)
+	defer closeIt()
 	ctx := t.Context()
 	var got []eventstore.Position
 	wait, err := s.ScanVerifying(ctx, 21, eventstore.Filter{StreamPrefixes: []string{"person-1"}}, func(e *eventstore.RecordedEvent) error {

@@ -162,13 +162,9 @@ func (l *logLender) lendAll(fn func(*eventstore.RecordedEvent) error, stop func(
 		ev  eventstore.RecordedEvent
 	)
 	for b := range l.batches {
-		start := 0
-		for i := range b.items {
-			item := &b.items[i]
-			rec := b.buf[start:item.end]
-			start = item.end
+		b.each(func(item *hashItem, rec []byte) {
 			if err != nil || item.pos > l.upTo {
-				continue
+				return
 			}
 			var ok bool
 			if ev, ok, err = decodeRecordData(rec, item.pos, &l.filter, l.in, true); err != nil {
@@ -179,7 +175,7 @@ func (l *logLender) lendAll(fn func(*eventstore.RecordedEvent) error, stop func(
 			if err != nil {
 				stop()
 			}
-		}
+		})
 		b.reset()
 		l.free <- b
 	}
@@ -559,6 +555,16 @@ type hashItem struct {
 
 func (b *hashBatch) reset() { b.items, b.buf = b.items[:0], b.buf[:0] }
 
+// each hands fn each record of the batch, in order.
+func (b *hashBatch) each(fn func(item *hashItem, rec []byte)) {
+	start := 0
+	for i := range b.items {
+		item := &b.items[i]
+		fn(item, b.buf[start:item.end])
+		start = item.end
+	}
+}
+
 const (
 	hashBatchRecords = 256
 	hashBatches      = 16
@@ -615,26 +621,21 @@ func (hs *hasher) run() {
 		defer close(hs.lend)
 	}
 	for b := range hs.work {
-		start := 0
-		for i := range b.items {
-			item := &b.items[i]
-			rec := b.buf[start:item.end]
-			start = item.end
-			if item.lendOnly {
-				continue
-			}
-			if item.sealed {
+		b.each(func(item *hashItem, rec []byte) {
+			switch {
+			case item.lendOnly:
+			case item.sealed:
 				if h, ok := hs.chain.link(&hs.seal.hash, item.pos, rec); ok && rec[0] == recordV1 {
 					hs.seal = chainPoint{pos: item.pos, hash: h}
 				} else {
 					hs.sealBroken = true
 				}
-				continue
+			default:
+				if h, _ := hs.chain.link(&item.prev, item.pos, rec); !sameHash(rec[1:1+hashSize], &h) {
+					hs.failed = append(hs.failed, failure{pos: item.pos})
+				}
 			}
-			if h, _ := hs.chain.link(&item.prev, item.pos, rec); !sameHash(rec[1:1+hashSize], &h) {
-				hs.failed = append(hs.failed, failure{pos: item.pos})
-			}
-		}
+		})
 		hs.hashed.Add(uint64(len(b.items)))
 		if hs.lend != nil {
 			hs.lend <- b
