@@ -101,7 +101,7 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		defer s.Close()
-		cfg.Store, cfg.Integrity, cfg.IntegrityScan = s, chainCheck(s.Raw), chainScan(s.Raw)
+		cfg.Store, cfg.IntegrityScan = s, chainScan(s.Raw)
 	} else {
 		// EventStoreDB keeps no hash chain of ours (its own chunks carry
 		// checksums): the report says the chain was not checked.
@@ -167,18 +167,10 @@ func auditCatalogues(dirs []string) ([]*catalogue.Catalogue, error) {
 	return cats, nil
 }
 
-// chainCheck is the check of the log's hash chain and of the store's
-// indexes against the log (embedded.Store.VerifyChain): an edited, removed,
-// reordered or inserted record, located.
-func chainCheck(s *embedded.Store) func(context.Context, func(done, total uint64)) ([]audit.IntegrityBreak, error) {
-	return func(ctx context.Context, progress func(done, total uint64)) ([]audit.IntegrityBreak, error) {
-		breaks, err := s.VerifyChain(ctx, progress)
-		return integrityBreaks(breaks), err
-	}
-}
-
-// chainScan is chainCheck reading the log for the verification's plan too
-// (embedded.Store.ScanVerifying): one read of the log for both.
+// chainScan is the check of the log's hash chain and of the store's
+// indexes against the log (embedded.Store.ScanVerifying): an edited,
+// removed, reordered or inserted record, located. It reads the log for the
+// verification's plan too: one read of the log for both.
 func chainScan(s *embedded.Store) func(context.Context, eventstore.Position, eventstore.Filter,
 	func(*eventstore.RecordedEvent) error, func(done, total uint64)) (func() ([]audit.IntegrityBreak, error), error) {
 	return func(ctx context.Context, upTo eventstore.Position, filter eventstore.Filter,
@@ -189,17 +181,13 @@ func chainScan(s *embedded.Store) func(context.Context, eventstore.Position, eve
 		}
 		return func() ([]audit.IntegrityBreak, error) {
 			breaks, err := wait()
-			return integrityBreaks(breaks), err
+			out := make([]audit.IntegrityBreak, len(breaks))
+			for i, b := range breaks {
+				out[i] = audit.IntegrityBreak{Position: b.Position, Detail: b.Kind + ": " + b.Detail}
+			}
+			return out, err
 		}, nil
 	}
-}
-
-func integrityBreaks(breaks []embedded.ChainBreak) []audit.IntegrityBreak {
-	out := make([]audit.IntegrityBreak, len(breaks))
-	for i, b := range breaks {
-		out[i] = audit.IntegrityBreak{Position: b.Position, Detail: b.Kind + ": " + b.Detail}
-	}
-	return out
 }
 
 // progress shows how far each phase has got: a bar redrawn in place with

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/google/uuid"
 
 	"lifesituations/adapters/eventstore/embedded"
@@ -471,7 +474,65 @@ func TestAuditVerifyAcrossCatalogueVersionsAndForgery(t *testing.T) {
 	if err == nil || !strings.Contains(out.String(), "DIVERGENCE "+audit.KindOrphan) || !strings.Contains(out.String(), forged.String()) {
 		t.Fatalf("text report: %v\n%s", err, out.String())
 	}
+
+	// A record deleted straight from the database file (the stranger's
+	// registration, which no decision reads): the hash chain, checked in
+	// the plan's read of the log, locates it.
+	deleted := deleteRecord(t, s.data, personID(3))
+	rep, err = verify(t, s.data, "--catalogue", amended)
+	// The replay, reading the log after the chain, finds the gap too.
+	if err == nil || len(rep.Integrity) != 2 || rep.Integrity[0].Position != deleted ||
+		!strings.HasPrefix(rep.Integrity[0].Detail, "deleted:") || !rep.ChainChecked {
+		t.Fatalf("the record deleted at %d: %v: %+v", deleted, err, rep.Integrity)
+	}
+	out.Reset()
+	err = run(context.Background(), []string{"audit", "verify", "--data", s.data, "--catalogue", amended}, &out, io.Discard)
+	if want := fmt.Sprintf("INTEGRITY position %d: deleted:", deleted); err == nil || !strings.Contains(out.String(), want) {
+		t.Fatalf("text report, want %q: %v\n%s", want, err, out.String())
+	}
 }
+
+// deleteRecord deletes from the store's database file, as someone with
+// the file would, the first event whose data names person, and returns its
+// position.
+func deleteRecord(t *testing.T, data, person string) eventstore.Position {
+	t.Helper()
+	store, err := embedded.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := store.ReadAll(context.Background(), 0, eventstore.Filter{}, 10000)
+	if cerr := store.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	for _, e := range evs {
+		if !bytes.Contains(e.Data, []byte(person)) {
+			continue
+		}
+		db, err := pebble.Open(filepath.Join(data, embedded.FileName), &pebble.Options{Logger: quietPebble{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A log record's key: 'l' and its position, big-endian.
+		key := binary.BigEndian.AppendUint64([]byte{'l'}, e.Position)
+		if err := db.Delete(key, pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return e.Position
+	}
+	t.Fatalf("no event names %s", person)
+	return 0
+}
+
+// quietPebble keeps Pebble's notes on opening a database out of the
+// test's output.
+type quietPebble struct{}
+
+func (quietPebble) Infof(string, ...any)           {}
+func (quietPebble) Fatalf(format string, a ...any) { panic(fmt.Sprintf(format, a...)) }
 
 // forgeDecision appends to the situation deciding service a copy of its
 // decision with another amount, as someone writing to the store directly
