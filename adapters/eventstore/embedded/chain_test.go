@@ -662,4 +662,16 @@ func TestScanVerifyingFiltersAndStopsAtTheReadersError(t *testing.T) {
 	if !errors.Is(err, stop) || n != 5 {
 		t.Fatalf("ScanVerifying after %d events: %v, want the reader's error after 5", n, err)
 	}
+
+	// A check that ends before it reads the log (here its context is
+	// over) lends nothing, and says why.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = s.ScanVerifying(cctx, chainEvents, eventstore.Filter{}, func(e *eventstore.RecordedEvent) error {
+		t.Errorf("lent %d", e.Position)
+		return nil
+	}, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("ScanVerifying with its context over: %v", err)
+	}
 }
