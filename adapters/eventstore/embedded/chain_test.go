@@ -623,9 +623,10 @@ func TestChainUpgradedStoreLocatesDeletion(t *testing.T) {
 	checkBreaks(t, verify(t, dir), wantBreak{8, BreakDeleted})
 }
 
-// ScanVerifying lends only what passes its filter, up to its position,
-// and a reader's error stops the check and is what it returns.
-func TestScanVerifyingFiltersAndStopsAtTheReadersError(t *testing.T) {
+// ScanVerifying lends only what passes its filter, up to its position;
+// a reader's error, or the check's before it reads the log, stops it and
+// is what it returns.
+func TestScanVerifyingFiltersAndStopsAtAnError(t *testing.T) {
 	dir := t.TempDir()
 	chainStore(t, dir)
 	s, closeIt := reopen(t, dir)
