@@ -91,7 +91,7 @@ func (c *Cabinet) WaitFor(ctx context.Context, pos eventstore.Position) error {
 // read runs fn with a view of the file under the pending writes.
 func (c *Cabinet) read(fn func(v *derived.View) error) error { return c.model.Read(fn) }
 
-// Close commits the pending writes, syncs and closes the file (and removes its marker, see
-// projections/derived). Stop Run (cancel its context) first; waiters are
-// released with ErrClosed.
+// Close commits the pending writes, syncs and closes the file (and
+// removes its marker, see projections/derived). Stop Run (cancel its
+// context) first; waiters are released with ErrClosed.
 func (c *Cabinet) Close() error { return c.model.Close() }

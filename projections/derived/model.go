@@ -121,11 +121,20 @@ func (m *Model) Apply(events []eventstore.RecordedEvent, fold FoldFunc) error {
 // running emptied (if not nil) once it is. Only one Run may be active at a
 // time.
 func (m *Model) Run(ctx context.Context, store eventstore.Store, fold FoldFunc, emptied func()) error {
+	// The pending writes are committed beside the fold, while it runs.
+	ctx, cancel := context.WithCancel(ctx)
+	committing := make(chan struct{})
+	go func() {
+		defer close(committing)
+		m.pending.Run(ctx, m.file)
+	}()
+	defer func() {
+		cancel()
+		<-committing
+	}()
 	return m.progress.Run(ctx, store, Fold{
-		Reset:   func() error { return m.reset(emptied) },
-		Apply:   func(events []eventstore.RecordedEvent) error { return m.Apply(events, fold) },
-		Pending: m.pending,
-		File:    m.file,
+		Reset: func() error { return m.reset(emptied) },
+		Apply: func(events []eventstore.RecordedEvent) error { return m.Apply(events, fold) },
 	})
 }
 

@@ -20,9 +20,9 @@ const MaxBatch = 1000
 // position it holds, or after MaxLinger, whichever comes first. Readers
 // that do not wait (a citizen opening the cabinet) may see the read model
 // that much behind the log, so it is short: under load, batches grow
-// anyway with what arrives while the previous one folds. 50 ms made a situation visible about 50 ms
-// later at 500 events/s; no linger at all cost about 10% of a burst's
-// throughput, 2 ms nothing measurable.
+// anyway with what arrives while the previous one folds. 50 ms made a
+// situation visible about 50 ms later at 500 events/s; no linger at all
+// cost about 10% of a burst's throughput, 2 ms nothing measurable.
 const MaxLinger = 2 * time.Millisecond
 
 // Fold is what Run needs of a read model.
@@ -34,10 +34,6 @@ type Fold struct {
 	// position once readers see them. Events at or before the position are
 	// skipped.
 	Apply func([]eventstore.RecordedEvent) error
-	// Pending, if not nil, is the writes Apply leaves for the file File
-	// holds: Run commits them meanwhile (Pending.Run).
-	Pending *Pending
-	File    *Handle
 }
 
 // Run folds the global log from the position, then follows it, until ctx
@@ -53,20 +49,6 @@ func (p *Progress) Run(ctx context.Context, store eventstore.Store, f Fold) erro
 	}
 	defer p.running.Store(false)
 	p.setFailed(nil)
-
-	if f.Pending != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		committing := make(chan struct{})
-		go func() {
-			defer close(committing)
-			f.Pending.Run(ctx, f.File)
-		}()
-		defer func() {
-			cancel()
-			<-committing
-		}()
-	}
 	err := p.run(ctx, store, f)
 	if ctx.Err() == nil {
 		p.setFailed(err)

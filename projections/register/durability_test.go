@@ -100,3 +100,35 @@ func TestACrashBeforeTheCommitLosesNothing(t *testing.T) {
 		t.Fatalf("after the crash the child's family is %+v, before it %+v", got, want)
 	}
 }
+
+// Run has the file take the folded batches as it goes, not only at Close,
+// so that a crash leaves little to fold again.
+func TestRunCommitsToTheFileWhileItRuns(t *testing.T) {
+	f := newFixture(t)
+	f.opts = []register.Option{register.WithCommitEvery(10 * time.Millisecond)}
+	f.stop()
+	f.open(f.store)
+	f.register(uuid.New(), "Ivanova", "Anna", "1990-01-01", "F", "RU")
+	pos := f.reg.Position()
+	began := time.Now()
+	for {
+		// The file as a crash now would leave it.
+		dir := t.TempDir()
+		derivedtest.CopyAsCrashed(t, f.dir, dir, "register.db")
+		reg, err := register.OpenProjection(filepath.Join(dir, "register.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := reg.Position()
+		if err := reg.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got >= pos {
+			return
+		}
+		if time.Since(began) > 10*time.Second {
+			t.Fatalf("the file is at %d after 10 s, readers at %d: Run does not commit", got, pos)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
