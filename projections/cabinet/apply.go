@@ -25,11 +25,11 @@ func (c *Cabinet) fold(db *bolt.DB, p *derived.Pending, events []eventstore.Reco
 }
 
 // applyTo folds the events after from into the file db under p, and
-// returns the position reached (0 when no event is past from). A batch
+// returns the position reached (from when no event is past it). A batch
 // without situation events writes nothing but moves the checkpoint. cache
 // (nil: none) keeps the situations folded for the next batches.
 func applyTo(db *bolt.DB, p *derived.Pending, events []eventstore.RecordedEvent, from eventstore.Position, cache *foldCache) (eventstore.Position, error) {
-	var last eventstore.Position
+	last := from
 	touches := false
 	for _, e := range events {
 		if e.Position > from {
@@ -37,8 +37,8 @@ func applyTo(db *bolt.DB, p *derived.Pending, events []eventstore.RecordedEvent,
 			touches = touches || folds(e)
 		}
 	}
-	if last == 0 {
-		return 0, nil
+	if last == from {
+		return from, nil
 	}
 	if !touches {
 		return last, p.Merge(nil, last, db)
@@ -63,7 +63,7 @@ func applyTo(db *bolt.DB, p *derived.Pending, events []eventstore.RecordedEvent,
 		// The batch folded cached situations in place: they no longer
 		// match what readers see.
 		cache.clear()
-		return 0, err
+		return from, err
 	}
 	// Merged, the situations are as the cache keeps them, even when the
 	// commit Merge reports on failed (the fold stops on it).

@@ -31,7 +31,7 @@ type Model struct {
 }
 
 // FoldFunc folds the events after from into db under the pending writes p
-// and returns the position reached (from, or 0, when no event is past it).
+// and returns the position reached (from when no event is past it).
 type FoldFunc func(db *bolt.DB, p *Pending, events []eventstore.RecordedEvent, from eventstore.Position) (eventstore.Position, error)
 
 // OpenModel opens (creating if needed) the file at path in layout, named
