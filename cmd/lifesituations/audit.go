@@ -101,7 +101,7 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		defer s.Close()
-		cfg.Store, cfg.IntegrityScan = s, chainScan(s.Raw)
+		cfg.Store, cfg.Integrity = s, chainScan(s.Raw)
 	} else {
 		// EventStoreDB keeps no hash chain of ours (its own chunks carry
 		// checksums): the report says the chain was not checked.

@@ -7,8 +7,8 @@
 // situation events that lead a decision, the catalogue's publications and
 // the facts that join persons into kin: it learns at which register
 // positions the decisions looked at the register, and whose rows they can
-// read (kin.go). The hash chain is checked beside it, or, where the check
-// can lend what it reads (Config.IntegrityScan), in the same pass.
+// read (kin.go). The hash chain, where the store has one, is checked in
+// the same pass (Config.Integrity).
 // The second pass folds every event but the others' facts into a fresh
 // register, stopping at each of those positions to read the families the
 // decisions read, and recomputes each decision as its event comes: the
@@ -73,14 +73,12 @@ type Config struct {
 	// (keystore.All; with a scratch directory they are looked up one by
 	// one, in the key store's bounded cache).
 	Scratch string
-	// Integrity checks the log's hash chain, when the store has one.
-	Integrity func(ctx context.Context, progress func(done, total uint64)) ([]IntegrityBreak, error)
-	// IntegrityScan, when set, is used instead of Integrity: the same
-	// check, which also lends fn the events up to upTo that pass filter
-	// from its own read of the log (embedded.Store.ScanVerifying), so that
-	// the plan does not read the log a time of its own. It returns once
-	// the log is read; wait returns the check's findings.
-	IntegrityScan func(ctx context.Context, upTo eventstore.Position, filter eventstore.Filter,
+	// Integrity checks the log's hash chain, when the store has one, and
+	// lends fn the events up to upTo that pass filter from its own read
+	// of the log (embedded.Store.ScanVerifying), so that the plan does not
+	// read the log a time of its own. It returns once the log is read;
+	// wait returns the check's findings.
+	Integrity func(ctx context.Context, upTo eventstore.Position, filter eventstore.Filter,
 		fn func(*eventstore.RecordedEvent) error, progress func(done, total uint64)) (wait func() ([]IntegrityBreak, error), err error)
 	// Progress is told how far each phase has got: "chain", "plan" and
 	// "replay", done out of total (log positions).
@@ -114,15 +112,11 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 		v.catalogues[c.Hash()] = c
 	}
 	v.src = source(ctx, cfg.Store, cfg.Scratch == "")
-	// The hash chain is checked beside the plan, which runs on one core,
-	// or in the same read of the log, and before the replay, whose breaks
-	// come after its own in the report. Its progress is told once the
-	// plan's is over.
+	// The hash chain is checked in the plan's read of the log, and before
+	// the replay, whose breaks come after its own in the report. Its
+	// progress is told once the plan's is over.
 	chain := newChainCheck(cfg)
 	v.chain = chain
-	if chain != nil && cfg.IntegrityScan == nil {
-		chain.start(ctx, cfg.Integrity)
-	}
 	start := time.Now()
 	if err := v.plan(ctx); err != nil {
 		chain.stop()
@@ -173,9 +167,9 @@ func Verify(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-// chainCheck is the hash chain check running beside the plan, or within
-// its read of the log.
+// chainCheck is the hash chain check, which reads the log for the plan.
 type chainCheck struct {
+	check    func(ctx context.Context, upTo eventstore.Position, filter eventstore.Filter, fn func(*eventstore.RecordedEvent) error, progress func(done, total uint64)) (wait func() ([]IntegrityBreak, error), err error)
 	cancel   context.CancelFunc
 	done     chan struct{}
 	progress func(phase string, done, total uint64)
@@ -192,10 +186,10 @@ type chainCheck struct {
 // newChainCheck is the check cfg asks for, not yet started; nil without
 // one.
 func newChainCheck(cfg Config) *chainCheck {
-	if cfg.Integrity == nil && cfg.IntegrityScan == nil {
+	if cfg.Integrity == nil {
 		return nil
 	}
-	c := &chainCheck{progress: cfg.Progress}
+	c := &chainCheck{check: cfg.Integrity, progress: cfg.Progress}
 	c.planning.Store(true)
 	return c
 }
@@ -209,35 +203,23 @@ func (c *chainCheck) report(done, total uint64) {
 	}
 }
 
-// start runs check in its own goroutine.
-func (c *chainCheck) start(ctx context.Context, check func(ctx context.Context, progress func(done, total uint64)) ([]IntegrityBreak, error)) {
+// scan runs the check, which reads the log for fn too: it returns once
+// the log is read, the check going on in a goroutine of its own.
+func (c *chainCheck) scan(ctx context.Context, upTo eventstore.Position, filter eventstore.Filter, fn func(*eventstore.RecordedEvent) error) error {
 	ctx, c.cancel = context.WithCancel(ctx)
 	began := time.Now()
-	c.await(began, func() ([]IntegrityBreak, error) { return check(ctx, c.report) })
-}
-
-// scan runs the check reading the log for fn too (Config.IntegrityScan):
-// it returns once the log is read, the check going on.
-func (c *chainCheck) scan(ctx context.Context, cfg Config, upTo eventstore.Position, filter eventstore.Filter, fn func(*eventstore.RecordedEvent) error) error {
-	ctx, c.cancel = context.WithCancel(ctx)
-	began := time.Now()
-	wait, err := cfg.IntegrityScan(ctx, upTo, filter, fn, c.report)
+	wait, err := c.check(ctx, upTo, filter, fn, c.report)
 	if err != nil {
 		c.cancel()
 		return err
 	}
-	c.await(began, wait)
-	return nil
-}
-
-// await takes the check's result in a goroutine of its own.
-func (c *chainCheck) await(began time.Time, result func() ([]IntegrityBreak, error)) {
 	c.done = make(chan struct{})
 	go func() {
 		defer close(c.done)
-		c.breaks, c.err = result()
+		c.breaks, c.err = wait()
 		c.took = time.Since(began)
 	}()
+	return nil
 }
 
 // stop cancels the check and waits for it to end.
@@ -265,8 +247,8 @@ type verifier struct {
 	src  logSource
 	rep  *Report
 	last eventstore.Position
-	// chain is the hash chain check, nil without one; with
-	// Config.IntegrityScan it reads the log for the plan.
+	// chain is the hash chain check, nil without one; it reads the log
+	// for the plan.
 	chain *chainCheck
 	// reg is the fresh register's file, nil when it is folded in memory.
 	reg *register.Projection
@@ -387,9 +369,9 @@ type lender interface {
 }
 
 // each hands fn the events of the log up to v.last that pass the filter,
-// lent where the store can, or by the hash chain's check from its own read
-// of the log (Config.IntegrityScan), fn copying what it keeps; and tells
-// phase's progress every page.
+// lent by the hash chain's check from its own read of the log
+// (Config.Integrity) or, without one, where the store can, fn copying what
+// it keeps; and tells phase's progress every page.
 func (v *verifier) each(ctx context.Context, store eventstore.Store, filter eventstore.Filter, phase string, fn func(*eventstore.RecordedEvent) error) error {
 	n := 0
 	lent := func(e *eventstore.RecordedEvent) error {
@@ -398,8 +380,8 @@ func (v *verifier) each(ctx context.Context, store eventstore.Store, filter even
 		}
 		return fn(e)
 	}
-	if v.cfg.IntegrityScan != nil {
-		return v.chain.scan(ctx, v.cfg, v.last, filter, lent)
+	if v.chain != nil {
+		return v.chain.scan(ctx, v.last, filter, lent)
 	}
 	if l, ok := store.(lender); ok {
 		return l.Scan(ctx, 0, v.last, filter, lent)

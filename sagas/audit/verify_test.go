@@ -162,7 +162,7 @@ func verifyStore(t *testing.T, store eventstore.Store) *audit.Report {
 	}
 	// The plan reading the log within the hash chain's check.
 	if es, ok := store.(*embedded.Store); ok {
-		checked, err := audit.Verify(context.Background(), audit.Config{Store: store, Catalogues: []*catalogue.Catalogue{cat}, IntegrityScan: chainScan(es)})
+		checked, err := audit.Verify(context.Background(), audit.Config{Store: store, Catalogues: []*catalogue.Catalogue{cat}, Integrity: chainScan(es)})
 		if err != nil {
 			t.Fatal(err)
 		}
